@@ -1,0 +1,53 @@
+"""The single `difffake` command; each subcommand lives in difffake.commands.<name>."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from . import __version__
+from .errors import EXIT_INTERNAL, DifffakeError
+
+# Order = order shown in --help. Each module is imported lazily so that
+# `difffake --help` does not pay for torch.
+SUBCOMMANDS = ["scan", "prepare", "faces", "synth", "train", "fit", "evaluate"]
+
+
+def _available():
+    for name in SUBCOMMANDS:
+        try:
+            yield importlib.import_module(f"difffake.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"difffake.commands.{name}":
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="difffake", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"difffake {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in _available():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(message)s")
+    try:
+        return int(args._run(args) or 0)
+    except DifffakeError as exc:
+        print(f"difffake: error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("difffake: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

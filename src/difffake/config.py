@@ -1,0 +1,121 @@
+"""Typed configuration for every stage, and the two presets.
+
+`paper` is the configuration of the DiffFake paper (a GPU job); `cpu` is the
+default on a laptop or this project's 2-core machine. Configs serialise to
+plain JSON (dataclasses.asdict) so they travel inside model.json.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class FaceConfig:
+    num_frames: int = 32            # paper: 40
+    crop_scale: float = 1.3         # box enlarged around its centre
+    policy: str = "largest"         # which face per frame
+    detector: str = "dlib-hog"
+    max_side: int = 1280            # frames are downscaled to this longest side before detection
+    upsample_max: int = 2           # HOG upsampling tried only when a frame has no face
+    store_max_side: int = 384       # stored crops are downscaled to at most this side (lossless PNG)
+
+
+@dataclass
+class SynthConfig:
+    # Paper's blend ratios; duplicates weight the choice towards 1.
+    blend_ratios: tuple = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)
+    p_global_mask: float = 0.5      # else eyes / mouth+lower jaw / lower head, 1/6 each
+    working_size_min: int = 192
+    working_size_max: int = 256
+
+
+@dataclass
+class BackboneConfig:
+    name: str = "tf_efficientnet_lite0"
+    pretrained: str = "lite0-package"   # "lite0-package" | "timm" (downloads) | path to a weights file | "none"
+    input_size: int = 160
+    mean: tuple | None = None           # None: from the model's pretrained config
+    std: tuple | None = None
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 16                # half real, half pseudo-fake
+    lr: float = 1e-3
+    momentum: float = 0.9
+    sam_rho: float = 0.05
+    use_sam: bool = True
+    decay_start: float = 0.75           # linear decay over the last quarter
+    keep_best: int = 5
+    val_fraction: float = 0.2
+    steps_per_epoch: int | None = None  # None: one pass over the training faces
+    num_workers: int = 0
+    seed: int = 0
+    amp: bool = True                    # only on CUDA
+
+
+@dataclass
+class AnomalyConfig:
+    pairing: str = "paper"              # "paper" | "all" | "consecutive"
+    num_partners: int = 8
+    max_pairs: int = 32
+    combine: str = "sq"                 # "abs" | "sub" | "sq" | "cube" | "single" (single-frame baseline)
+    density: str = "gmm"                # "gmm" | "ocsvm" | "knn"
+    pca_dims: int | None = 32
+    gmm_components: int = 3
+    gmm_covariance: str = "full"
+    gmm_reg: float = 1e-4
+    knn_k: int = 5
+    video_reduce: str = "mean"          # "mean" | "median" | "trimmed"
+    target_fpr: float = 0.05
+    seed: int = 0
+
+
+@dataclass
+class Config:
+    faces: FaceConfig = field(default_factory=FaceConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    anomaly: AnomalyConfig = field(default_factory=AnomalyConfig)
+    preset: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Config":
+        def build(kind, values):
+            names = {f.name for f in dataclasses.fields(kind)}
+            return kind(**{k: (tuple(v) if isinstance(v, list) else v)
+                           for k, v in values.items() if k in names})
+        return cls(
+            faces=build(FaceConfig, data.get("faces", {})),
+            synth=build(SynthConfig, data.get("synth", {})),
+            backbone=build(BackboneConfig, data.get("backbone", {})),
+            train=build(TrainConfig, data.get("train", {})),
+            anomaly=build(AnomalyConfig, data.get("anomaly", {})),
+            preset=data.get("preset", "custom"),
+        )
+
+
+def preset(name: str) -> Config:
+    """`cpu` (default here) or `paper` (EfficientNet-B4 AdvProp, GPU)."""
+    if name == "cpu":
+        return Config(preset="cpu")
+    if name == "paper":
+        return Config(
+            faces=FaceConfig(num_frames=40),
+            backbone=BackboneConfig(name="tf_efficientnet_b4.ap_in1k", pretrained="timm",
+                                    input_size=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+            train=TrainConfig(epochs=100, batch_size=32, num_workers=4),
+            anomaly=AnomalyConfig(pca_dims=None),
+            preset="paper",
+        )
+    raise ValueError(f"unknown preset {name!r}: choose 'cpu' or 'paper'")
+
+
+PRESETS = ("cpu", "paper")

@@ -1,0 +1,165 @@
+"""FaceStore: a per-video cache of face crops and landmarks.
+
+Layout under the store root:
+    settings.json              the FaceConfig (as a dict) that made every entry
+    faces/<video id>.npz       one file per video (id = path relative to the dataset root)
+
+Each .npz holds (F = sampled frames, allow_pickle never needed):
+    frame_indices (F,) int64   index of the frame in the video
+    has_face      (F,) bool
+    boxes         (F, 4) f32   crop box x0, y0, x1, y1 in full-frame pixels (NaN: no face)
+    landmarks     (F, 68, 2) f32  iBUG 300-W order, in crop pixels (NaN: no face)
+    scores        (F,) f32     detector score (NaN: no face)
+    frame_size    (2,) int64   full frame height, width
+    crop_<i>      (n,) uint8   PNG bytes of the RGB crop of frame i (only where has_face)
+    meta          ()  str      JSON: video id, source path, number of frames, fps, detector info
+
+Writes go to a temporary file that is renamed into place, so a killed
+`prepare` never leaves a half-written entry; finished entries are skipped.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import SettingsMismatch
+
+
+@dataclass
+class FaceRecord:
+    """Faces of one video: arrays indexed by sampled frame."""
+
+    video_id: str
+    frame_indices: np.ndarray
+    has_face: np.ndarray
+    boxes: np.ndarray
+    landmarks: np.ndarray
+    scores: np.ndarray
+    crops: list  # RGB uint8 arrays, None where no face
+    frame_size: tuple = (0, 0)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.frame_indices)
+
+    @property
+    def num_faces(self) -> int:
+        return int(self.has_face.sum())
+
+    def face_positions(self) -> np.ndarray:
+        """Positions (into the sampled frames) that have a face."""
+        return np.flatnonzero(self.has_face)
+
+
+def _encode_png(rgb: np.ndarray) -> np.ndarray:
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return buf.reshape(-1)
+
+
+def _decode_png(buf: np.ndarray) -> np.ndarray:
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+class FaceStore:
+    """Directory of FaceRecords made with one set of face settings."""
+
+    SETTINGS = "settings.json"
+
+    def __init__(self, root, settings: dict | None = None):
+        """Open a store. With `settings`, create it or check they match the stored ones."""
+        self.root = Path(root)
+        path = self.root / self.SETTINGS
+        if path.exists():
+            stored = json.loads(path.read_text())
+            if settings is not None and _comparable(stored) != _comparable(settings):
+                raise SettingsMismatch(
+                    f"{self.root}: face store was made with settings {stored}, "
+                    f"not {settings}; use another --store or the same settings")
+            self.settings = stored
+        elif settings is not None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            _atomic_write_bytes(path, json.dumps(settings, indent=2, sort_keys=True).encode())
+            self.settings = dict(settings)
+        else:
+            raise FileNotFoundError(f"{self.root}: not a face store (no {self.SETTINGS})")
+
+    def path_for(self, video_id: str) -> Path:
+        return self.root / "faces" / (video_id + ".npz")
+
+    def has(self, video_id: str) -> bool:
+        return self.path_for(video_id).exists()
+
+    def ids(self) -> list[str]:
+        base = self.root / "faces"
+        if not base.exists():
+            return []
+        return sorted(str(p.relative_to(base))[: -len(".npz")] for p in base.rglob("*.npz"))
+
+    def save(self, record: FaceRecord) -> Path:
+        arrays = {
+            "frame_indices": np.asarray(record.frame_indices, np.int64),
+            "has_face": np.asarray(record.has_face, bool),
+            "boxes": np.asarray(record.boxes, np.float32),
+            "landmarks": np.asarray(record.landmarks, np.float32),
+            "scores": np.asarray(record.scores, np.float32),
+            "frame_size": np.asarray(record.frame_size, np.int64),
+            "meta": np.array(json.dumps({"video_id": record.video_id, **record.meta})),
+        }
+        for i, crop in enumerate(record.crops):
+            if crop is not None:
+                arrays[f"crop_{i}"] = _encode_png(crop)
+        path = self.path_for(record.video_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def load(self, video_id: str, with_crops: bool = True) -> FaceRecord:
+        path = self.path_for(video_id)
+        with np.load(path, allow_pickle=False) as data:
+            has_face = data["has_face"]
+            crops = [None] * len(has_face)
+            if with_crops:
+                for i in np.flatnonzero(has_face):
+                    crops[i] = _decode_png(data[f"crop_{i}"])
+            meta = json.loads(str(data["meta"]))
+            return FaceRecord(
+                video_id=meta.pop("video_id", video_id),
+                frame_indices=data["frame_indices"], has_face=has_face,
+                boxes=data["boxes"], landmarks=data["landmarks"], scores=data["scores"],
+                crops=crops, frame_size=tuple(int(v) for v in data["frame_size"]), meta=meta)
+
+    def __iter__(self):
+        for video_id in self.ids():
+            yield self.load(video_id)
+
+    def __len__(self) -> int:
+        return len(self.ids())
+
+
+def _comparable(settings: dict) -> dict:
+    # JSON turns tuples into lists; compare in that form.
+    return json.loads(json.dumps(settings, sort_keys=True))
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
