@@ -29,6 +29,24 @@ class SynthConfig:
     p_global_mask: float = 0.5      # else eyes / mouth+lower jaw / lower head, 1/6 each
     working_size_min: int = 192
     working_size_max: int = 256
+    # Source/target jitter (albumentations' uint8 units; see synthesis/augment.py).
+    p_rgb_shift: float = 0.3
+    rgb_shift: float = 20.0
+    hsv_shift: tuple = (0.3, 0.3, 0.3)     # hue (0-180 units), saturation, value (levels)
+    brightness: float = 0.1
+    contrast: float = 0.1
+    downscale_factors: tuple = (2, 4)
+    sharpen_alpha: tuple = (0.2, 0.5)
+    sharpen_lightness: tuple = (0.5, 1.0)
+    # Source + mask geometry, mask softening.
+    affine_translate: tuple = (0.03, 0.015)  # x, y fraction of the crop
+    affine_scale: tuple = (0.95, 1 / 0.95)
+    elastic_alpha: float = 50.0
+    elastic_sigma: float = 7.0
+    blur_kernel: tuple = (5, 25)             # odd kernel sizes at working size
+    # Identical whole-image augmentation of a real and its fake (dataset).
+    aug_hflip: float = 0.5
+    aug_crop_min: float = 0.9                # crop side fraction, uniform in [min, 1]
 
 
 @dataclass
@@ -54,7 +72,9 @@ class TrainConfig:
     steps_per_epoch: int | None = None  # None: one pass over the training faces
     num_workers: int = 0
     seed: int = 0
-    amp: bool = True                    # only on CUDA
+    amp: bool = True                    # bf16 autocast, only on CUDA
+    val_max_faces: int | None = 512     # validation faces (fixed subset, fixed pseudo-fakes)
+    save_every_steps: int = 100         # last.safetensors refresh inside an epoch (resume point)
 
 
 @dataclass
@@ -67,10 +87,15 @@ class AnomalyConfig:
     pca_dims: int | None = 32
     gmm_components: int = 3
     gmm_covariance: str = "full"
-    gmm_reg: float = 1e-4
+    gmm_reg: float = 1e-4               # reg_covar: keeps covariances invertible with few pairs
+    gmm_max_iter: int = 250             # paper
     knn_k: int = 5
+    ocsvm_nu: float = 0.1
+    ocsvm_gamma: str | float = "scale"
     video_reduce: str = "mean"          # "mean" | "median" | "trimmed"
-    target_fpr: float = 0.05
+    trim_fraction: float = 0.1          # cut from each end for "trimmed"
+    target_fpr: float = 0.05            # threshold from held-out real videos
+    calibration_fraction: float = 0.3   # share of real groups held out for calibration by `fit`
     seed: int = 0
 
 

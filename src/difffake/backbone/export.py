@@ -1,0 +1,118 @@
+"""backbone.safetensors + backbone.json: a checksummed, pickle-free model folder."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import safetensors
+import safetensors.torch
+import timm
+import torch
+
+from .. import __version__
+from ..config import BackboneConfig
+from ..errors import DifffakeError
+
+WEIGHTS = "backbone.safetensors"
+META = "backbone.json"
+FORMAT = 1
+
+
+class BackboneFileError(DifffakeError):
+    def __init__(self, path, reason: str):
+        super().__init__(f"{path}: {reason}")
+
+
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def versions() -> dict:
+    return {"difffake": __version__, "torch": torch.__version__, "timm": timm.__version__,
+            "safetensors": safetensors.__version__, "numpy": np.__version__}
+
+
+def state_to_cpu(state: dict) -> dict:
+    # safetensors refuses shared or non-contiguous storage.
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def atomic_save_safetensors(tensors: dict, path: Path, metadata: dict | None = None) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        safetensors.torch.save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_backbone(model, directory, info: dict | None = None) -> Path:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    weights = directory / WEIGHTS
+    atomic_save_safetensors(state_to_cpu(model.state_dict()), weights)
+    cfg = dataclasses.asdict(model.cfg)
+    meta = {
+        "format": FORMAT,
+        "timm_name": model.cfg.name,
+        "weights_origin": model.cfg.pretrained,   # the init the training started from
+        "input_size": model.cfg.input_size,
+        "mean": list(model.cfg.mean),
+        "std": list(model.cfg.std),
+        "embedding_size": model.embedding_size,
+        "config": cfg,
+        "training": {**model.info, **(info or {})},
+        "sha256": sha256_file(weights),
+        "versions": versions(),
+    }
+    atomic_write_text(directory / META, json.dumps(meta, indent=2, sort_keys=True))
+    return directory
+
+
+def load_backbone(directory, device="cpu"):
+    from .model import Backbone
+
+    directory = Path(directory)
+    meta_path, weights = directory / META, directory / WEIGHTS
+    for path in (meta_path, weights):
+        if not path.is_file():
+            raise BackboneFileError(path, "missing (a backbone folder holds backbone.json and backbone.safetensors)")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise BackboneFileError(meta_path, f"not valid JSON ({exc})") from exc
+    if meta.get("format") != FORMAT:
+        raise BackboneFileError(meta_path, f"unknown format {meta.get('format')!r}")
+    actual = sha256_file(weights)
+    if actual != meta.get("sha256"):
+        raise BackboneFileError(weights, f"checksum mismatch (sha256 {actual}, backbone.json says {meta.get('sha256')})")
+    cfg = BackboneConfig(name=meta["timm_name"], pretrained="none", input_size=int(meta["input_size"]),
+                         mean=tuple(meta["mean"]), std=tuple(meta["std"]))
+    model = Backbone(cfg, load_weights=False)
+    state = safetensors.torch.load_file(str(weights), device="cpu")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise BackboneFileError(weights, f"does not fit {cfg.name}: {exc}") from exc
+    # Keep the provenance: the weights were initialised from this origin.
+    model.cfg = dataclasses.replace(model.cfg, pretrained=meta.get("weights_origin", "none"))
+    model.info = dict(meta.get("training", {}))
+    return model.to(device).eval()

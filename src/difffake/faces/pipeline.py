@@ -1,0 +1,87 @@
+"""Video or photo -> FaceRecord: sample frames, detect, pick one face, crop, shrink.
+
+Frames are processed as they are decoded, so a long 8K video never holds more
+than one full frame in memory. Frames without a face stay in the record with
+has_face=False (never dropped silently).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..config import FaceConfig
+from .crop import box_of, crop_face, shrink, union_box
+from .detect import FaceDetector, make_detector, pick_face
+from .store import FaceRecord
+from .video import iter_frames
+
+
+def detector_for(cfg: FaceConfig) -> FaceDetector:
+    return make_detector(cfg.detector, max_side=cfg.max_side, upsample_max=cfg.upsample_max)
+
+
+def store_settings(cfg: FaceConfig) -> dict:
+    """What a FaceStore records: the FaceConfig (policy included)."""
+    return dataclasses.asdict(cfg)
+
+
+def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | None = None,
+                  video_id: str | None = None) -> FaceRecord:
+    """Faces of `cfg.num_frames` evenly spaced frames of a video (a photo: one frame).
+
+    Raises difffake.errors.MediaError (file + reason) when the file cannot be decoded.
+    """
+    cfg = cfg or FaceConfig()
+    detector = detector or detector_for(cfg)
+    path = Path(path)
+    t0 = time.perf_counter()
+    info: dict = {}
+    indices, has_face, boxes, lms, scores, crops, stages = [], [], [], [], [], [], []
+    frame_size = (0, 0)
+    hint = None  # previous face's detector box: lets the detector track small faces
+    for index, rgb in iter_frames(path, cfg.num_frames, info):
+        frame_size = rgb.shape[:2]
+        face = pick_face(detector.detect(rgb, hint_box=hint), cfg.policy)
+        indices.append(index)
+        if face is None:
+            has_face.append(False)
+            boxes.append(np.full(4, np.nan, np.float32))
+            lms.append(np.full((68, 2), np.nan, np.float32))
+            scores.append(np.nan)
+            crops.append(None)
+            stages.append("none")
+            continue
+        hint = face.box
+        region = union_box(face.box, box_of(face.landmarks))
+        crop, cb, lm = crop_face(rgb, region, cfg.crop_scale, landmarks=face.landmarks)
+        crop, lm = shrink(crop, lm, cfg.store_max_side)
+        has_face.append(True)
+        boxes.append(np.array(cb, np.float32))
+        lms.append(lm)
+        scores.append(face.score)
+        crops.append(crop)
+        stages.append(face.stage)
+    order = np.argsort(indices, kind="stable")  # a re-planned tail may come out of order
+    pick = lambda seq: [seq[i] for i in order]  # noqa: E731
+    stage_counts = {s: stages.count(s) for s in sorted(set(stages))}
+    meta = dict(source=str(path), kind=info.get("kind", ""), fps=info.get("fps", 0.0),
+                frame_count=info.get("frame_count", 0),
+                reported_frame_count=info.get("reported_frame_count", 0),
+                detector=getattr(detector, "name", type(detector).__name__),
+                detector_settings=getattr(detector, "settings", dict)(),
+                policy=cfg.policy, stages=stage_counts,
+                seconds=round(time.perf_counter() - t0, 3))
+    return FaceRecord(
+        video_id=video_id if video_id is not None else path.name,
+        frame_indices=np.array(pick(indices), np.int64),
+        has_face=np.array(pick(has_face), bool),
+        boxes=np.stack(pick(boxes)).astype(np.float32) if boxes else np.zeros((0, 4), np.float32),
+        landmarks=np.stack(pick(lms)).astype(np.float32) if lms else np.zeros((0, 68, 2), np.float32),
+        scores=np.array(pick(scores), np.float32),
+        crops=pick(crops),
+        frame_size=tuple(int(v) for v in frame_size),
+        meta=meta,
+    )

@@ -1,0 +1,133 @@
+"""Torch Dataset of (real, pseudo-fake) pairs for backbone training.
+
+Item i of epoch e is generated from np.random.default_rng([seed, e, i]) only,
+so it is the same whatever the DataLoader's worker count or order. The real
+and its fake go through one identical whole-image augmentation (flip, crop
+jitter, resize in a single warp), so only the blend can tell them apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..config import SynthConfig
+from .blend import PseudoFakeGenerator
+from .masks import MASK_TYPES
+
+
+@dataclass
+class FaceItem:
+    crop: np.ndarray        # RGB uint8 (H, W, 3)
+    landmarks: np.ndarray   # (68, 2) float32, crop pixels
+    video_id: str
+
+
+def load_face_items(store, ids) -> list[FaceItem]:
+    """Every frame with a face of the given videos of a FaceStore, in store order."""
+    items = []
+    for video_id in ids:
+        record = store.load(video_id)
+        for i in record.face_positions():
+            items.append(FaceItem(record.crops[i], np.asarray(record.landmarks[i], np.float32),
+                                  record.video_id))
+    return items
+
+
+def view_matrix(shape, size: int, rng: np.random.Generator | None, cfg: SynthConfig) -> np.ndarray:
+    """2x3 matrix mapping a crop to the (size, size) input: crop jitter + flip + resize.
+
+    With rng None: the plain resize (no augmentation).
+    """
+    h, w = shape[:2]
+    x0, y0, cw, ch = 0.0, 0.0, float(w), float(h)
+    flip = False
+    if rng is not None:
+        f = rng.uniform(cfg.aug_crop_min, 1.0)
+        cw, ch = w * f, h * f
+        x0, y0 = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
+        flip = rng.random() < cfg.aug_hflip
+    sx, sy = size / cw, size / ch
+    # Pixel centres: u = (x - x0 + 0.5) * sx - 0.5; a flip mirrors u -> size - 1 - u.
+    m = np.array([[sx, 0, (0.5 - x0) * sx - 0.5], [0, sy, (0.5 - y0) * sy - 0.5]], np.float64)
+    if flip:
+        m[0] = -m[0]
+        m[0, 2] += size - 1
+    return m
+
+
+def warp_view(img: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """Apply a view matrix; strong downscales go through INTER_AREA first (no aliasing)."""
+    sx, sy = float(np.hypot(*m[0, :2])), float(np.hypot(*m[1, :2]))
+    if max(sx, sy) < 0.8:
+        h, w = img.shape[:2]
+        nw, nh = max(1, round(w * sx)), max(1, round(h * sy))
+        img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)
+        fx, fy = nw / w, nh / h
+        # Small pixel x' -> crop pixel x = (x' + 0.5) / fx - 0.5, composed before m.
+        pre = np.array([[1 / fx, 0, 0.5 / fx - 0.5], [0, 1 / fy, 0.5 / fy - 0.5], [0, 0, 1]])
+        m = m @ pre
+    return cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT_101)
+
+
+def to_tensor(rgb: np.ndarray, mean, std) -> torch.Tensor:
+    """(S, S, 3) uint8 -> (3, S, S) float32, (x / 255 - mean) / std."""
+    x = rgb.astype(np.float32) * np.float32(1 / 255)
+    x -= np.asarray(mean, np.float32)
+    x /= np.asarray(std, np.float32)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+
+
+class PseudoFakeDataset(Dataset):
+    """items[i] -> dict(real, fake (3,S,S) float tensors, mask (1,S,S), mask_type int, blend_ratio)."""
+
+    def __init__(self, items, input_size: int, mean, std, seed: int = 0,
+                 cfg: SynthConfig | None = None, augment: bool = True):
+        self.items = list(items)
+        self.size = int(input_size)
+        self.mean, self.std = tuple(mean), tuple(std)
+        self.seed = int(seed)
+        self.cfg = cfg or SynthConfig()
+        self.augment = augment
+        self.generator = PseudoFakeGenerator(self.cfg)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def rng_for(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, int(index)])
+
+    def sample(self, index: int):
+        """(SynthSample at crop size, 2x3 view matrix) for item `index` (for figures and tests)."""
+        item = self.items[index]
+        rng = self.rng_for(index)
+        s = self.generator.gen(item.crop, item.landmarks, rng)
+        return s, view_matrix(item.crop.shape, self.size, rng if self.augment else None, self.cfg)
+
+    def __getitem__(self, index: int) -> dict:
+        s, m = self.sample(index)
+        real, fake, mask = (warp_view(a, m, self.size) for a in (s.real, s.fake, s.mask))
+        return {
+            "real": to_tensor(real, self.mean, self.std),
+            "fake": to_tensor(fake, self.mean, self.std),
+            "mask": torch.from_numpy(mask[None]),
+            "mask_type": MASK_TYPES.index(s.mask_type),
+            "blend_ratio": s.blend_ratio,
+        }
+
+
+def collate_pairs(batch: list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images (2B, 3, S, S): B reals then their B fakes, labels (2B,) long: 0 real, 1 fake)."""
+    reals = torch.stack([b["real"] for b in batch])
+    fakes = torch.stack([b["fake"] for b in batch])
+    labels = torch.cat([torch.zeros(len(batch), dtype=torch.long),
+                        torch.ones(len(batch), dtype=torch.long)])
+    return torch.cat([reals, fakes]), labels
