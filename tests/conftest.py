@@ -87,7 +87,7 @@ def write_moving_face_video(path: Path, rgb: np.ndarray, num_frames: int, seed: 
     for i in range(num_frames):
         zoom = 1.0 + 0.01 * i * rng.choice([-1, 1]) * 0.5
         scaled = cv2.resize(rgb, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_LINEAR)
-        # The astronaut's face is near (225, 130): keep it inside the window.
+        # The astronaut's face (nose tip) is near (225, 127): keep it inside the window.
         cx, cy = int(225 * zoom + dx * i), int(140 * zoom + dy * i)
         x0 = int(np.clip(cx - w // 2, 0, scaled.shape[1] - w))
         y0 = int(np.clip(cy - h // 2, 0, scaled.shape[0] - h))
@@ -120,3 +120,9 @@ def tiny_store(synthetic_videos, face_detector, tmp_path_factory):
         assert record.num_faces >= SYNTH_VIDEO_FRAMES - 1, f"{path.name}: {record.num_faces} faces"
         store.save(record)
     return store
+
+
+@pytest.fixture(scope="session")
+def face_video_writer():
+    """write_moving_face_video(path, rgb, num_frames, seed) for tests that need their own videos."""
+    return write_moving_face_video

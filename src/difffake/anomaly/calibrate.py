@@ -3,10 +3,11 @@
 Never from test labels: the only input is the scores of real videos the
 density model was not fitted on.
 
-- threshold: a video is called fake when score > threshold. It is the
-  smallest calibration score that leaves at most floor(target_fpr * n) real
-  calibration scores above it, so the false-positive rate on the calibration
-  reals is <= target_fpr (and as close as the sample allows).
+- threshold: a video is called fake when score >= threshold (the convention
+  of difffake.metrics). It sits just above (np.nextafter) the calibration
+  score that leaves floor(target_fpr * n) real calibration scores above it, so
+  the false-positive rate on the calibration reals is <= target_fpr (and as
+  close as the sample allows).
 - p_value_real(s) = (1 + #{cal >= s}) / (n + 1): conformal p-value of "this
   video is real", in [1/(n+1), 1], non-increasing in s.
 """
@@ -39,13 +40,13 @@ class Calibration:
     def verdict(self, score) -> str:
         if score is None or not np.isfinite(score):
             return "unknown"
-        return "fake" if score > self.threshold else "real"
+        return "fake" if score >= self.threshold else "real"
 
     def to_dict(self) -> dict:
         return {"threshold": float(self.threshold), "target_fpr": float(self.target_fpr),
                 "achieved_fpr": float(self.achieved_fpr), "n": self.n,
                 "scores": [float(v) for v in self.scores], "ids": list(self.ids),
-                "rule": "fake if score > threshold; threshold at target_fpr on held-out real "
+                "rule": "fake if score >= threshold; threshold at target_fpr on held-out real "
                         "videos; p_value_real = (1 + #{cal >= s}) / (n_cal + 1)"}
 
     @classmethod
@@ -64,7 +65,7 @@ def calibrate(real_scores, target_fpr: float = 0.05, ids=()) -> Calibration:
     if len(s) == 0:
         raise ValueError("calibration needs at least one real video with a score")
     allowed = int(np.floor(target_fpr * len(s) + 1e-9))
-    threshold = float(s[len(s) - 1 - allowed])
-    achieved = float(np.mean(s > threshold))
+    threshold = float(np.nextafter(s[len(s) - 1 - allowed], np.inf))
+    achieved = float(np.mean(s >= threshold))
     return Calibration(threshold=threshold, target_fpr=float(target_fpr), scores=s,
                        achieved_fpr=achieved, ids=tuple(ids))

@@ -25,6 +25,9 @@ FAILURES = "failures.json"
 
 
 def add_arguments(p) -> None:
+    p.epilog = ("exit codes: 0 every input stored; 2 bad arguments or a store made with other "
+                "settings; 3 some inputs could not be read (each listed as 'FAILED path: reason' "
+                "on stderr and in STORE/failures.json), the others were stored")
     p.add_argument("inputs", nargs="+", metavar="ROOT_OR_FILE",
                    help="folders (walked for videos/images; id = path relative to the folder) or files "
                         "(id = file name)")

@@ -5,6 +5,9 @@ path (importing that package needs pkg_resources, gone from new setuptools).
 
 Fallback order for a frame, each tried only when the previous found nothing
 (plain HOG without upsampling misses faces under ~80 px):
+  0. HOG on a `coarse_side` copy of a large frame (3x faster at 1280 -> 640).
+     A face it misses is smaller than any it finds, so the 'largest' policy
+     is unaffected;
   1. HOG on the frame (downscaled to `max_side` for detection only),
   2. HOG on a CLAHE-equalised copy (dark, low-contrast footage),
   3. tracking: HOG on the region around the previous frame's face, enlarged so
@@ -65,7 +68,8 @@ class DlibDetector:
 
     name = "dlib-hog"
 
-    def __init__(self, max_side: int = 1280, upsample_max: int = 2, clahe: bool = True,
+    def __init__(self, max_side: int = 1280, upsample_max: int = 2, coarse_side: int = 640,
+                 clahe: bool = True,
                  track: bool = True, track_face_px: int = 160,
                  upsample_budget_px: int = 4_000_000, adjust_threshold: float = 0.0):
         import dlib  # imported here so that `difffake --help` stays fast
@@ -74,6 +78,7 @@ class DlibDetector:
         self._hog = dlib.get_frontal_face_detector()
         self._shape = dlib.shape_predictor(str(models_dir() / LANDMARKS_68))
         self.max_side = max_side
+        self.coarse_side = coarse_side
         self.upsample_max = upsample_max
         self.clahe = clahe
         self.track = track
@@ -84,6 +89,7 @@ class DlibDetector:
 
     def settings(self) -> dict:
         return dict(name=self.name, max_side=self.max_side, upsample_max=self.upsample_max,
+                    coarse_side=self.coarse_side,
                     clahe=self.clahe, track=self.track, track_face_px=self.track_face_px,
                     upsample_budget_px=self.upsample_budget_px,
                     adjust_threshold=self.adjust_threshold)
@@ -96,15 +102,24 @@ class DlibDetector:
     def detect_boxes(self, rgb: np.ndarray, hint_box=None) -> tuple[list, str]:
         """Detector boxes (full-frame pixels) with scores, and the stage that found them."""
         h, w = rgb.shape[:2]
-        scale = min(1.0, self.max_side / max(h, w))
-        small = rgb if scale == 1.0 else cv2.resize(
-            rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        full_gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # HOG on grey: ~30% faster than RGB
 
-        def back(found, s, dx=0.0, dy=0.0):
-            return [((b[0] / s + dx, b[1] / s + dy, b[2] / s + dx, b[3] / s + dy), sc)
-                    for b, sc in found]
+        def resized(side):
+            s = min(1.0, side / max(h, w))
+            if s == 1.0:
+                return full_gray, 1.0
+            size = (max(1, round(w * s)), max(1, round(h * s)))
+            return cv2.resize(full_gray, size, interpolation=cv2.INTER_AREA), s
 
+        def back(found, s):
+            return [((b[0] / s, b[1] / s, b[2] / s, b[3] / s), sc) for b, sc in found]
+
+        gray, scale = resized(self.max_side)
+        if 0 < self.coarse_side < max(gray.shape):
+            coarse, cscale = resized(self.coarse_side)
+            found = self._run(coarse)
+            if found:
+                return back(found, cscale), "coarse"
         found = self._run(gray)
         if found:
             return back(found, scale), "hog"
@@ -156,15 +171,33 @@ class DlibDetector:
                      score=s, stage=stage) for b, s in boxes]
 
 
-def pick_face(faces: list[Face], policy: str = "largest") -> Face | None:
-    """One face per frame: 'largest' box (default) or best 'score'."""
+def iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def pick_face(faces: list[Face], policy: str = "largest", previous_box=None) -> Face | None:
+    """One face per frame: 'largest' box (default), best 'score', or 'track'.
+
+    'track' keeps the face overlapping the previous frame's choice most (so a
+    video with several people stays on one of them), else the largest.
+    """
     if not faces:
         return None
+    if policy == "track":
+        if previous_box is not None:
+            best = max(faces, key=lambda f: iou(f.box, previous_box))
+            if iou(best.box, previous_box) > 0.2:
+                return best
+        policy = "largest"
     if policy == "largest":
         return max(faces, key=lambda f: f.area)
     if policy == "score":
         return max(faces, key=lambda f: f.score)
-    raise ValueError(f"unknown face policy {policy!r}: choose 'largest' or 'score'")
+    raise ValueError(f"unknown face policy {policy!r}: choose 'largest', 'score' or 'track'")
 
 
 def make_detector(name: str = "dlib-hog", **kwargs) -> FaceDetector:

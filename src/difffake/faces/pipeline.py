@@ -44,7 +44,7 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
     hint = None  # previous face's detector box: lets the detector track small faces
     for index, rgb in iter_frames(path, cfg.num_frames, info):
         frame_size = rgb.shape[:2]
-        face = pick_face(detector.detect(rgb, hint_box=hint), cfg.policy)
+        face = pick_face(detector.detect(rgb, hint_box=hint), cfg.policy, previous_box=hint)
         indices.append(index)
         if face is None:
             has_face.append(False)

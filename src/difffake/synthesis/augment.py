@@ -42,25 +42,30 @@ def color_jitter(img: np.ndarray, rng: np.random.Generator, cfg) -> np.ndarray:
     return cv2.LUT(img, _lut(np.rint(alpha * _LEVELS + beta)))
 
 
-def degrade(img: np.ndarray, rng: np.random.Generator, cfg) -> np.ndarray:
-    """Either a 2x/4x down-and-up-scale or a 3x3 sharpen, 50/50."""
-    h, w = img.shape[:2]
-    if rng.random() < 0.5:
-        f = float(rng.choice(cfg.downscale_factors))
-        small = cv2.resize(img, (max(1, round(w / f)), max(1, round(h / f))),
-                           interpolation=cv2.INTER_NEAREST)
-        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+def sharpen(img: np.ndarray, rng: np.random.Generator, cfg) -> np.ndarray:
+    """3x3 sharpen: identity blended with a Laplacian-like kernel (albumentations' formula)."""
     a = rng.uniform(*cfg.sharpen_alpha)
     light = rng.uniform(*cfg.sharpen_lightness)
-    # Identity blended with a Laplacian-like kernel (albumentations' Sharpen formula).
     kernel = np.full((3, 3), -a, np.float32)
     kernel[1, 1] = (1 - a) + a * (8 + light)
     return cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
 
 
 def jitter(img: np.ndarray, rng: np.random.Generator, cfg) -> np.ndarray:
-    """The full source/target jitter: colour, then quality."""
-    return degrade(color_jitter(img, rng, cfg), rng, cfg)
+    """The full source/target jitter: colour, then a 2x/4x down-up-scale or a sharpen (50/50).
+
+    The downscale is nearest-neighbour, which only picks pixels, and the colour
+    jitter is per pixel: the two commute (to +-1 level: OpenCV's uint8 HSV->RGB
+    rounds its SIMD body and row tail differently), so in that branch the
+    colour jitter runs on the 4x or 16x smaller image.
+    """
+    h, w = img.shape[:2]
+    if rng.random() < 0.5:
+        f = float(rng.choice(cfg.downscale_factors))
+        small = cv2.resize(img, (max(1, int(w / f)), max(1, int(h / f))),
+                           interpolation=cv2.INTER_NEAREST)
+        return cv2.resize(color_jitter(small, rng, cfg), (w, h), interpolation=cv2.INTER_LINEAR)
+    return sharpen(color_jitter(img, rng, cfg), rng, cfg)
 
 
 def random_affine(shape, rng: np.random.Generator, cfg) -> np.ndarray:
@@ -82,13 +87,13 @@ def elastic_field(shape, rng: np.random.Generator, alpha: float, sigma: float,
     both exact in distribution up to the normalising max: (1) at scale s the
     blur is sigma*s, which shrinks the std by 1/s while displacements in small
     pixels must shrink by s, hence alpha * s**2; (2) the noise is drawn on a
-    grid g times coarser (g <= sigma*s/2, so the field stays smooth), blurred
+    grid g times coarser (g <= sigma*s, so the coarse blur still spans a cell), blurred
     there with sigma*s/g and upsampled linearly; coarse cells average g*g
     pixels' worth of noise, so the std is divided by g.
     """
     h, w = shape[:2]
     sig = sigma * scale
-    g = max(1, int(sig // 2))
+    g = max(1, int(sig))
     ch, cw = -(-h // g) + 1, -(-w // g) + 1
     noise = rng.standard_normal((2, ch, cw), dtype=np.float32)
     noise /= max(float(np.abs(noise).max()), 1e-6)

@@ -30,7 +30,8 @@ class SynthSample:
     mask: np.ndarray        # (H, W) float32 in [0, blend_ratio]: the blend weight of the source
     mask_type: str
     blend_ratio: float
-    source: np.ndarray      # (H, W, 3) uint8: the moved source, for checks and figures
+    source: np.ndarray      # (H, W, 3) uint8: the moved source inside the mask's box, the target
+                            # outside it (where the mask is 0); for checks and figures
 
 
 def odd_kernel(rng: np.random.Generator, lo: int, hi: int) -> int:
@@ -38,13 +39,14 @@ def odd_kernel(rng: np.random.Generator, lo: int, hi: int) -> int:
     return int(lo + 2 * rng.integers((hi - lo) // 2 + 1))
 
 
-def soften_mask(core: np.ndarray, k1: int, k2: int) -> np.ndarray:
+def soften_mask(core: np.ndarray, k1: int, k2: int, sigma2: float = 0) -> np.ndarray:
     """Keep the core of a binary mask, then blur it: float32 in [0, 1].
 
     The recipe blurs with k1, divides by the max and zeroes everything below 1.
     For a binary mask that keeps exactly the pixels whose k1 x k1 window lies
     inside the mask (positive Gaussian weights), i.e. an erosion; the erosion is
-    exact where the float test `< 1` can be fooled by rounding.
+    exact where the float test `< 1` can be fooled by rounding. The second blur
+    has a large sigma (5-45) for its k2 <= 25 kernel: close to a box filter.
     """
     eroded = cv2.erode(core, cv2.getStructuringElement(cv2.MORPH_RECT, (k1, k1)),
                        borderType=cv2.BORDER_CONSTANT, borderValue=0)
@@ -52,9 +54,25 @@ def soften_mask(core: np.ndarray, k1: int, k2: int) -> np.ndarray:
         # Mask thinner than the kernel: the recipe keeps its blurred maximum.
         blurred = cv2.GaussianBlur(core.astype(np.float32), (k1, k1), 0)
         eroded = (blurred >= blurred.max()).astype(np.uint8) if blurred.max() > 0 else eroded
-    soft = cv2.GaussianBlur(eroded.astype(np.float32), (k2, k2), 0)
+    soft = cv2.GaussianBlur(eroded.astype(np.float32), (k2, k2), sigma2)
     peak = float(soft.max())
     return soft / peak if peak > 0 else soft
+
+
+def _support_box(small: np.ndarray, shape) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1) at crop size covering where the resized `small` mask can be non-zero."""
+    rows, cols = np.flatnonzero(small.any(1)), np.flatnonzero(small.any(0))
+    if not len(rows):
+        return 0, 0, 0, 0
+    (sh, sw), (h, w) = small.shape, shape[:2]
+
+    def span(lo, hi, n_small, n):  # bilinear resize: crop pixel x reads small (x + .5) * f - .5
+        f = n / n_small
+        return max(0, int(np.floor(lo * f)) - 1), min(n, int(np.ceil((hi + 1) * f)) + 1)
+
+    y0, y1 = span(rows[0], rows[-1], sh, h)
+    x0, x1 = span(cols[0], cols[-1], sw, w)
+    return y0, y1, x0, x1
 
 
 class PseudoFakeGenerator:
@@ -64,8 +82,9 @@ class PseudoFakeGenerator:
         self.cfg = cfg or SynthConfig()
 
     def blend_mask(self, landmarks: np.ndarray, shape, matrix: np.ndarray, mask_type: str,
-                   rng: np.random.Generator) -> np.ndarray:
-        """Soft mask in [0, 1] at crop size, moved by `matrix`, built at working size."""
+                   rng: np.random.Generator):
+        """(soft mask in [0, 1] at crop size, moved by `matrix`, built at working size;
+        a box (y0, y1, x0, x1) outside which that mask is 0)."""
         cfg = self.cfg
         h, w = shape[:2]
         wh, ww = (int(v) for v in rng.integers(cfg.working_size_min, cfg.working_size_max + 1, 2))
@@ -76,13 +95,13 @@ class PseudoFakeGenerator:
         # Elastic deformation, specified at crop size, applied at working size.
         scale = float(np.sqrt(ww * wh / (w * h)))
         dx, dy = elastic_field((wh, ww), rng, cfg.elastic_alpha, cfg.elastic_sigma, scale)
-        gx, gy = np.meshgrid(np.arange(ww, dtype=np.float32), np.arange(wh, dtype=np.float32))
-        core = cv2.remap(core, gx + dx, gy + dy, cv2.INTER_NEAREST,
+        core = cv2.remap(core, dx, dy, cv2.INTER_NEAREST | cv2.WARP_RELATIVE_MAP,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         k1 = odd_kernel(rng, *cfg.blur_kernel)
         k2 = odd_kernel(rng, *cfg.blur_kernel)
-        soft = soften_mask(core, k1, k2)
-        return cv2.resize(soft, (w, h), interpolation=cv2.INTER_LINEAR)
+        sigma2 = float(rng.integers(cfg.blur2_sigma[0], cfg.blur2_sigma[1] + 1))
+        soft = soften_mask(core, k1, k2, sigma2)
+        return cv2.resize(soft, (w, h), interpolation=cv2.INTER_LINEAR), _support_box(soft, (h, w))
 
     def gen(self, crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator,
             mask_type: str | None = None) -> SynthSample:
@@ -106,17 +125,20 @@ class PseudoFakeGenerator:
         else:
             target = jitter(crop, rng, cfg)
         matrix = random_affine(crop.shape, rng, cfg)
-        source = cv2.warpAffine(source, matrix, (w, h), flags=cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REFLECT_101)
         ratio = float(rng.choice(cfg.blend_ratios))
-        mask = self.blend_mask(landmarks, crop.shape, matrix, mask_type, rng) * np.float32(ratio)
+        mask, (y0, y1, x0, x1) = self.blend_mask(landmarks, crop.shape, matrix, mask_type, rng)
+        mask *= np.float32(ratio)
 
-        fake = target.copy()
-        ys, xs = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
-        if len(ys):
-            box = np.s_[ys[0]:ys[-1] + 1, xs[0]:xs[-1] + 1]
-            m = mask[box][..., None]
-            t = target[box].astype(np.float32)
-            fake[box] = np.rint(t + m * (source[box].astype(np.float32) - t)).astype(np.uint8)
+        # The moved source matters only inside the mask's box: warp just that part.
+        fake, moved = target.copy(), target.copy()
+        if y1 > y0 and x1 > x0:
+            box = np.s_[y0:y1, x0:x1]
+            shifted = matrix - np.array([[0, 0, x0], [0, 0, y0]], np.float32)
+            moved[box] = cv2.warpAffine(source, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+                                        borderMode=cv2.BORDER_REFLECT_101)
+            d = np.subtract(moved[box], target[box], dtype=np.float32)
+            d *= mask[box][..., None]
+            d += target[box]
+            fake[box] = np.rint(d, out=d)
         return SynthSample(real=target, fake=fake, mask=mask, mask_type=mask_type,
-                           blend_ratio=ratio, source=source)
+                           blend_ratio=ratio, source=moved)

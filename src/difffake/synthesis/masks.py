@@ -25,7 +25,8 @@ CHIN, NOSE_TIP = 8, 30
 
 # Groups of landmark indices; the mask is the union of each group's convex hull.
 _GROUPS = {
-    "dfl_full": [JAW + MOUTH, RIDGE + NOSE_LOW, RBROW + LBROW + EYES],
+    # Upper part reaches the jaw tops (0, 16) and the nose (27, 33) so it joins the jaw hull.
+    "dfl_full": [JAW + MOUTH, RIDGE + NOSE_LOW, RBROW + LBROW + EYES + [0, 16, 27, 33]],
     "components": [
         _R(0, 8) + [17], _R(8, 16) + [26],                       # jaw halves
         _R(17, 19) + [CHIN], _R(24, 26) + [CHIN],                # cheeks

@@ -1,0 +1,274 @@
+"""Train the backbone on real faces vs self-blended pseudo-fakes (SBI-style).
+
+Each step sees B/2 real crops and their B/2 pseudo-fakes; cross-entropy;
+SAM over SGD; constant LR, then linear decay over the last quarter; one
+validation AUC per epoch on held-out videos with fixed pseudo-fakes; the best
+K epochs kept; `last` refreshed every `save_every_steps` for resume.
+
+Run folder:
+    config.json        resolved Config
+    split.json         train / validation video ids
+    metrics.csv        one row per epoch
+    last.safetensors   model + optimizer tensors; last.json: counters, history
+    checkpoints/epoch_XXX.safetensors   the best K by validation AUC
+    backbone.safetensors + backbone.json   the best epoch, exported
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ..config import Config
+from ..errors import SettingsMismatch
+from .checkpoints import load_model_state, load_training_state, save_model_state, save_training_state
+from .export import atomic_write_text
+from .model import Backbone
+from .sam import SAM, bypass_bn_stats
+
+log = logging.getLogger(__name__)
+
+VAL_SEED_OFFSET = 7919     # validation pseudo-fakes: a fixed seed, apart from training's
+METRIC_FIELDS = ["epoch", "step", "lr", "train_loss", "train_acc", "val_loss", "val_auc", "val_acc",
+                 "seconds", "train_img_per_s"]
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but CUDA is not available")
+    return torch.device(device)
+
+
+def lr_at(step: int, total: int, base_lr: float, decay_start: float) -> float:
+    """Constant, then linear decay to 0 from decay_start * total to total."""
+    start = int(decay_start * total)
+    if step < start or total <= start:
+        return base_lr
+    return base_lr * max(0.0, (total - step) / (total - start))
+
+
+def epoch_order(n: int, count: int, seed: int, epoch: int) -> list[int]:
+    """`count` item indices for an epoch: concatenated permutations, one stream per epoch."""
+    rng = np.random.default_rng([seed, epoch])
+    reps = math.ceil(count / max(n, 1))
+    return np.concatenate([rng.permutation(n) for _ in range(reps)])[:count].tolist()
+
+
+def _default_data():
+    from ..synthesis.dataset import PseudoFakeDataset, collate_pairs
+    return PseudoFakeDataset, collate_pairs
+
+
+def _val_subset(items, limit, seed):
+    if limit is None or len(items) <= limit:
+        return list(items)
+    keep = np.sort(np.random.default_rng([seed, VAL_SEED_OFFSET]).choice(len(items), limit, replace=False))
+    return [items[i] for i in keep]
+
+
+@torch.inference_mode()
+def evaluate(model, loader, device, channels_last=False, amp_dtype=None) -> dict:
+    model.eval()
+    probs, labels, losses = [], [], []
+    for images, y in loader:
+        images = images.to(device, non_blocking=True)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            logits = model(images).float()
+        y = y.to(device)
+        losses.append(F.cross_entropy(logits, y, reduction="sum").item())
+        probs.append(torch.softmax(logits, 1)[:, 1].cpu().numpy())
+        labels.append(y.cpu().numpy())
+    model.train()
+    p, t = np.concatenate(probs), np.concatenate(labels)
+    auc = float(roc_auc_score(t, p)) if len(np.unique(t)) == 2 else float("nan")
+    return {"val_auc": auc, "val_loss": float(sum(losses) / len(t)),
+            "val_acc": float(((p > 0.5) == (t == 1)).mean())}
+
+
+def _write_metrics(path: Path, rows: list[dict]) -> None:
+    lines = [",".join(METRIC_FIELDS)]
+    for row in rows:
+        lines.append(",".join(_fmt(row.get(k)) for k in METRIC_FIELDS))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto", resume: bool = False,
+          dataset_factory=None, collate_fn=None, info: dict | None = None) -> dict:
+    """Train, checkpoint and export; returns a summary dict (best epoch, AUC, paths).
+
+    `dataset_factory(items, input_size, mean, std, seed, cfg, augment)` and
+    `collate_fn` default to difffake.synthesis.dataset's PseudoFakeDataset and
+    collate_pairs (injectable for tests).
+    """
+    if dataset_factory is None or collate_fn is None:
+        default_factory, default_collate = _default_data()
+        dataset_factory = dataset_factory or default_factory
+        collate_fn = collate_fn or default_collate
+    tc = cfg.train
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "checkpoints").mkdir(exist_ok=True)
+    last = out / "last"
+    if last.with_suffix(".json").exists() and not resume:
+        raise SettingsMismatch(f"{out}: holds a training run already; pass --resume or use another --out")
+    dev = resolve_device(device)
+    torch.manual_seed(tc.seed)
+    use_cuda = dev.type == "cuda"
+    amp_dtype = torch.bfloat16 if (use_cuda and tc.amp and torch.cuda.is_bf16_supported()) else None
+    channels_last = use_cuda
+
+    resuming = resume and last.with_suffix(".json").exists()
+    # On resume the saved state replaces the init: never fetch pretrained weights for it.
+    model = Backbone(cfg.backbone, load_weights=not resuming, head_seed=tc.seed)
+    cfg = dataclasses.replace(cfg, backbone=model.cfg)   # mean/std/input size resolved
+    model = model.to(dev)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    base = torch.optim.SGD(model.parameters(), lr=tc.lr, momentum=tc.momentum)
+    optimizer = SAM(base, rho=tc.sam_rho) if tc.use_sam else base
+
+    state = {"step": 0, "history": [], "best": []}
+    if resuming:
+        saved_cfg = json.loads((out / "config.json").read_text())
+        if saved_cfg.get("backbone") != json.loads(json.dumps(dataclasses.asdict(cfg.backbone))):
+            raise SettingsMismatch(f"{out / 'config.json'}: run was made with backbone "
+                                   f"{saved_cfg.get('backbone')}, not {dataclasses.asdict(cfg.backbone)}")
+        state = load_training_state(last, model, optimizer, dev)
+        log.info("resuming %s at step %d", out, state["step"])
+    atomic_write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2))
+    atomic_write_text(out / "split.json", json.dumps({
+        "train": sorted({it.video_id for it in items_train}),
+        "val": sorted({it.video_id for it in items_val}),
+        "note": "validation videos were only used to pick checkpoints: fit density models on them, "
+                "not on train videos"}, indent=1))
+
+    bcfg = model.cfg
+    ds_train = dataset_factory(items_train, bcfg.input_size, bcfg.mean, bcfg.std, tc.seed, cfg.synth, True)
+    ds_val = dataset_factory(_val_subset(items_val, tc.val_max_faces, tc.seed), bcfg.input_size,
+                             bcfg.mean, bcfg.std, tc.seed + VAL_SEED_OFFSET, cfg.synth, False)
+    pairs = max(1, tc.batch_size // 2)
+    steps_per_epoch = tc.steps_per_epoch or max(1, len(ds_train) // pairs)
+    total = tc.epochs * steps_per_epoch
+    val_loader = DataLoader(ds_val, batch_size=pairs, shuffle=False, collate_fn=collate_fn,
+                            num_workers=tc.num_workers)
+
+    def checkpoint_meta():
+        return {"step": state["step"], "history": state["history"], "best": state["best"],
+                "steps_per_epoch": steps_per_epoch}
+
+    if resuming and state.get("steps_per_epoch", steps_per_epoch) != steps_per_epoch:
+        raise SettingsMismatch(f"{out}: run used {state['steps_per_epoch']} steps per epoch, "
+                               f"not {steps_per_epoch}; resume with the same value")
+    model.train()
+    start_epoch = state["step"] // steps_per_epoch
+    for epoch in range(start_epoch, tc.epochs):
+        t0 = time.perf_counter()
+        ds_train.set_epoch(epoch)
+        done = state["step"] - epoch * steps_per_epoch   # > 0 when resuming mid-epoch
+        order = epoch_order(len(ds_train), steps_per_epoch * pairs, tc.seed, epoch)[done * pairs:]
+        loader = DataLoader(ds_train, batch_size=pairs, sampler=order, collate_fn=collate_fn,
+                            num_workers=tc.num_workers, drop_last=True, pin_memory=use_cuda)
+        last_auc = state["history"][-1]["val_auc"] if state["history"] else float("nan")
+        bar = tqdm(loader, total=steps_per_epoch - done, desc=f"epoch {epoch + 1}/{tc.epochs}",
+                   disable=None, dynamic_ncols=True)
+        loss_sum, correct, seen, images_seen = 0.0, 0, 0, 0
+        for images, labels in bar:
+            lr = lr_at(state["step"], total, tc.lr, tc.decay_start)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            images = images.to(dev, non_blocking=True)
+            if channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            labels = labels.to(dev, non_blocking=True)
+            with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = model(images)
+                loss = F.cross_entropy(logits.float(), labels)
+            loss.backward()
+            if tc.use_sam:
+                optimizer.first_step()
+                optimizer.zero_grad()
+                with bypass_bn_stats(model), torch.autocast(dev.type, dtype=amp_dtype,
+                                                            enabled=amp_dtype is not None):
+                    F.cross_entropy(model(images).float(), labels).backward()
+                optimizer.second_step()
+            else:
+                optimizer.step()
+            optimizer.zero_grad()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{out}: loss became {loss.item()} at step {state['step']}")
+            state["step"] += 1
+            n = labels.numel()
+            loss_sum += loss.item() * n
+            correct += int((logits.argmax(1) == labels).sum())
+            seen += n
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", auc=f"{last_auc:.3f}", lr=f"{lr:.2e}")
+            if state["step"] % tc.save_every_steps == 0 and state["step"] % steps_per_epoch:
+                save_training_state(last, model, optimizer, checkpoint_meta())
+        bar.close()
+        train_seconds = time.perf_counter() - t0
+        metrics = evaluate(model, val_loader, dev, channels_last, amp_dtype)
+        row = {"epoch": epoch + 1, "step": state["step"], "lr": lr_at(state["step"] - 1, total, tc.lr, tc.decay_start),
+               "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1), **metrics,
+               "seconds": time.perf_counter() - t0,
+               "train_img_per_s": seen / train_seconds if seen else None}
+        state["history"].append(row)
+        _keep_best(out, model, state, row, tc.keep_best)
+        save_training_state(last, model, optimizer, checkpoint_meta())
+        _write_metrics(out / "metrics.csv", state["history"])
+        log.info("epoch %d: loss %.4f val AUC %.4f (%.0f s)", epoch + 1, row["train_loss"],
+                 row["val_auc"], row["seconds"])
+
+    return _export_best(out, model, cfg, state, items_train, items_val, info or {})
+
+
+def _keep_best(out: Path, model, state: dict, row: dict, keep: int) -> None:
+    auc = row["val_auc"]
+    score = auc if not math.isnan(auc) else -1.0
+    name = f"checkpoints/epoch_{row['epoch']:03d}.safetensors"
+    best = state["best"] + [{"epoch": row["epoch"], "val_auc": score, "path": name}]
+    best.sort(key=lambda b: (-b["val_auc"], b["epoch"]))   # ties: the earlier epoch
+    if any(b["path"] == name for b in best[:keep]):
+        save_model_state(out / name, model, {"epoch": row["epoch"], "step": row["step"], "val_auc": auc})
+    for dropped in best[keep:]:
+        (out / dropped["path"]).unlink(missing_ok=True)
+    state["best"] = best[:keep]
+
+
+def _export_best(out: Path, model, cfg: Config, state: dict, items_train, items_val, info: dict) -> dict:
+    if not state["best"]:
+        raise RuntimeError(f"{out}: no epoch finished; nothing to export")
+    best = state["best"][0]
+    load_model_state(out / best["path"], model)
+    run_info = {
+        "run_dir": str(out), "preset": cfg.preset, "best_epoch": best["epoch"],
+        "best_val_auc": best["val_auc"], "steps": state["step"],
+        "epochs": len(state["history"]), "seed": cfg.train.seed, "sam": cfg.train.use_sam,
+        "batch_size": cfg.train.batch_size, "lr": cfg.train.lr,
+        "train_faces": len(items_train), "val_faces": len(items_val),
+        "train_videos": len({it.video_id for it in items_train}),
+        "val_videos": len({it.video_id for it in items_val}),
+        "split_file": "split.json", **info}
+    model.to("cpu")
+    model.save(out, info=run_info)
+    return {**run_info, "backbone_dir": str(out), "history": state["history"]}

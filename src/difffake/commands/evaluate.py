@@ -1,0 +1,101 @@
+"""difffake evaluate: the paper's protocols on benchmark datasets -> tables + ROC plots."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from ..errors import EXIT_OK, DifffakeError
+
+NAME = "evaluate"
+HELP = "evaluate a detector on benchmark datasets (tables in Markdown/CSV, ROC plots)"
+log = logging.getLogger("difffake.evaluate")
+
+
+def add_arguments(p):
+    p.add_argument("--detector", metavar="DIR", help="detector folder (default: the packaged one)")
+    p.add_argument("--dataset", action="append", required=True, metavar="KIND[,opt=v]:ROOT",
+                   help="e.g. ffpp:/data/FF++ , ffpp,compression=c40,split=test:/data/FF++ , "
+                        "celebdf:/data/Celeb-DF-v2 , csv:/data/dev/labels.csv , auto:ROOT (repeatable)")
+    p.add_argument("--out", required=True, metavar="REPORT_DIR")
+    p.add_argument("--store", metavar="DIR",
+                   help="face stores, one sub-folder per dataset (default: REPORT_DIR/stores); resumable")
+    p.add_argument("--cache", metavar="DIR", help="embedding cache folder (default: inside each store)")
+    p.add_argument("--variants", metavar="LIST",
+                   help="comma-separated combine:density[:pcaN|nopca][:full|diag|tied][:kN] and/or "
+                        "'classifier'; refitted on the detector's own fit/calibration videos "
+                        "(from model.json) and scored from the same cached embeddings")
+    p.add_argument("--subset", action="append", default=[], metavar="NAME=REGEX",
+                   help="extra row: the videos whose id matches REGEX, e.g. 'DeepFaceLive pairs=dfl_' "
+                        "(repeatable)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the AUC CI")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def run(args) -> int:
+    from ..detector import Detector
+    from ..evaluate import evaluate, parse_dataset_spec, parse_variant
+
+    det = Detector.load(args.detector)
+    try:
+        datasets = [parse_dataset_spec(s) for s in args.dataset]
+        variants = ([parse_variant(v, det.anomaly.cfg) for v in args.variants.split(",") if v.strip()]
+                    if args.variants else None)
+        subsets = [_subset(s) for s in args.subset]
+    except ValueError as exc:
+        raise DifffakeError(str(exc)) from exc
+    fit_embs = cal_embs = cal_probs = None
+    if variants:
+        fit_embs, cal_embs, cal_probs = fit_embeddings(det, args.cache)
+    summary = evaluate(det, datasets, args.out, store_base=args.store, variants=variants,
+                       fit_embs=fit_embs, cal_embs=cal_embs, cal_probs=cal_probs,
+                       cache_dir=args.cache, seed=args.seed, n_boot=args.bootstrap, subsets=subsets)
+    for row in summary["rows"]:
+        if row["variant"] == "detector":
+            auc = "–" if row["auc"] is None else f"{row['auc']:.3f}"
+            print(f"{row['dataset']:<28} {row['method']:<24} {row['compression'] or '':<5} AUC {auc} "
+                  f"({row['n_real']} real / {row['n_fake']} fake, {row['n_no_face']} no face)")
+    print(f"tables and ROC plots in {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _subset(text: str) -> tuple[str, str]:
+    import re
+    name, eq, pattern = text.partition("=")
+    if not eq or not name.strip() or not pattern:
+        raise ValueError(f"--subset {text!r}: expected NAME=REGEX")
+    re.compile(pattern)
+    return name.strip(), pattern
+
+
+def fit_embeddings(det, cache=None):
+    """Embeddings of the detector's own fit and calibration videos (for variants), from model.json."""
+    from ..detector import embed_store, frame_fake_prob
+    from ..faces.store import FaceStore
+
+    info = det.info
+    if not info.get("stores") or not info.get("fit_ids"):
+        raise DifffakeError(f"{det.path}: model.json does not list the fit stores/ids; "
+                            f"--variants needs a detector made by `difffake fit`")
+    stores = [FaceStore(s) for s in info["stores"]]
+
+    def locate(key):
+        head, sep, rest = key.partition(":")
+        if sep and head.isdigit() and int(head) < len(stores) and stores[int(head)].has(rest):
+            return stores[int(head)], rest
+        for store in stores:
+            if store.has(key):
+                return store, key
+        raise DifffakeError(f"{key}: listed in model.json but in none of the stores {info['stores']}")
+
+    def embs(keys):
+        located = [locate(k) for k in keys]
+        got = {}
+        for store in stores:   # one cache read per store
+            vids = [vid for s, vid in located if s is store]
+            if vids:
+                got[id(store)] = embed_store(det.backbone, store, vids, cache_dir=cache)
+        return [got[id(s)][vid].emb for s, vid in located]
+
+    fit, cal = embs(info["fit_ids"]), embs(info.get("cal_ids", []))
+    return fit, cal, [frame_fake_prob(det.backbone, e) for e in cal]

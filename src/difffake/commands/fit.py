@@ -1,0 +1,235 @@
+"""difffake fit: density model on real pairs + calibration -> a detector folder.
+
+The real pool is every video of the given face stores (or those in --ids-file)
+MINUS the videos the backbone trained on: a density fitted on its own training
+videos measures "seen before", not "real" (FINDINGS). By default the training
+ids are read from the backbone's run folder (train_ids.txt, else split.json
+"train"); --exclude-ids FILE overrides. The pool is then split by person /
+source group (difffake.backbone.split.group_key) into fit videos and HELD-OUT
+calibration videos, which set the threshold and the conformal p-values.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..config import AnomalyConfig, FaceConfig
+from ..errors import EXIT_OK, DifffakeError
+
+NAME = "fit"
+HELP = "fit the differential density model on real videos and write a detector folder"
+log = logging.getLogger("difffake.fit")
+
+
+def add_arguments(p):
+    p.add_argument("--backbone", required=True, metavar="RUN_OR_DIR",
+                   help="training run folder or a folder with backbone.safetensors + backbone.json")
+    p.add_argument("--store", action="append", required=True, metavar="STORE",
+                   help="face store of REAL videos (repeatable)")
+    p.add_argument("--out", required=True, metavar="DETECTOR_DIR", help="detector folder to write")
+    p.add_argument("--ids-file", metavar="F", help="use only these store ids (one per line)")
+    p.add_argument("--exclude-ids", metavar="F",
+                   help="ids the backbone trained on (txt, one per line, or a split.json); "
+                        "default: the run folder's train_ids.txt / split.json 'train'")
+    p.add_argument("--no-exclude", action="store_true",
+                   help="fit on every pool video even if the backbone trained on it (not advised)")
+    p.add_argument("--split-by", choices=("group", "video"), default="group",
+                   help="hold out calibration videos by person/source group (default) or per video")
+    p.add_argument("--split-by-group", dest="split_by", action="store_const", const="group",
+                   help="alias of --split-by group")
+    p.add_argument("--cal-ids-file", metavar="F", help="explicit calibration ids (overrides the split)")
+    p.add_argument("--calibration-fraction", type=float, default=None)
+    p.add_argument("--combine", choices=("abs", "sub", "sq", "cube", "single"))
+    p.add_argument("--density", choices=("gmm", "ocsvm", "knn"))
+    p.add_argument("--pca", type=int, default=None, metavar="DIMS", help="PCA dims first (0 = none)")
+    p.add_argument("--pairing", choices=("paper", "all", "consecutive"))
+    p.add_argument("--gmm-covariance", choices=("full", "diag", "tied", "spherical"))
+    p.add_argument("--gmm-components", type=int)
+    p.add_argument("--knn-k", type=int)
+    p.add_argument("--video-reduce", choices=("mean", "median", "trimmed"))
+    p.add_argument("--target-fpr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--cache", metavar="DIR", help="embedding cache folder (default: <store>/embeddings)")
+
+
+def anomaly_config(args) -> AnomalyConfig:
+    cfg = AnomalyConfig()
+    over = {"combine": args.combine, "density": args.density, "pairing": args.pairing,
+            "gmm_covariance": args.gmm_covariance, "gmm_components": args.gmm_components,
+            "knn_k": args.knn_k, "video_reduce": args.video_reduce, "target_fpr": args.target_fpr,
+            "seed": args.seed, "calibration_fraction": args.calibration_fraction}
+    over = {k: v for k, v in over.items() if v is not None}
+    if args.pca is not None:
+        over["pca_dims"] = args.pca or None
+    return dataclasses.replace(cfg, **over)
+
+
+def resolve_backbone_dir(path) -> Path:
+    path = Path(path)
+    if (path / "backbone.json").is_file():
+        return path
+    raise DifffakeError(f"{path}: no backbone.json here (pass a training run folder after export, "
+                        f"or a folder written by Backbone.save)")
+
+
+def read_id_list(path) -> list[str]:
+    """Ids from a text file (one per line, # comments) or a split.json ('train' list)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise DifffakeError(f"{path}: cannot read id list ({exc})") from exc
+    if path.suffix == ".json":
+        data = json.loads(text)
+        if not isinstance(data, dict) or "train" not in data:
+            raise DifffakeError(f"{path}: expected a JSON object with a 'train' id list")
+        return [str(v) for v in data["train"]]
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def training_ids(backbone_dir: Path, explicit=None) -> tuple[list[str], str]:
+    """(ids the backbone trained on, where they came from)."""
+    if explicit:
+        return read_id_list(explicit), str(explicit)
+    for candidate in (backbone_dir / "train_ids.txt", backbone_dir / "split.json"):
+        if candidate.is_file():
+            return read_id_list(candidate), str(candidate)
+    return [], ""
+
+
+def is_excluded(video_id: str, exclude: set, exclude_names: set) -> bool:
+    # Exact id first; the file name as a fallback because the trainer's store may
+    # have had another root (e.g. "videos/x.mp4" vs "x.mp4").
+    return video_id in exclude or Path(video_id).name in exclude_names
+
+
+def split_pool(ids, fraction: float, seed: int, by: str = "group"):
+    """(fit ids, calibration ids, groups dict): whole groups go to calibration
+    (shuffled by seed) until it holds >= fraction of the videos; both sides non-empty."""
+    from ..backbone.split import group_key
+
+    ids = sorted(ids)
+    groups: dict[str, list[str]] = {}
+    for vid in ids:
+        groups.setdefault(group_key(vid) if by == "group" else vid, []).append(vid)
+    if len(groups) < 2:
+        raise DifffakeError(f"cannot hold out calibration videos: the {len(ids)} pool videos form "
+                            f"{len(groups)} group(s); add real videos or pass --cal-ids-file")
+    order = sorted(groups)
+    np.random.default_rng(seed).shuffle(order)
+    cal: list[str] = []
+    for key in order:
+        if len(cal) >= fraction * len(ids):
+            break
+        if len(cal) + len(groups[key]) > len(ids) - 1:
+            continue
+        cal.extend(groups[key])
+    cal_set = set(cal)
+    return [v for v in ids if v not in cal_set], sorted(cal_set), groups
+
+
+def run(args) -> int:
+    from ..anomaly.calibrate import calibrate
+    from ..anomaly.model import AnomalyModel
+    from ..backbone.model import Backbone
+    from ..detector import Detector, backbone_fingerprint, embed_store
+    from ..faces.store import FaceStore
+
+    cfg = anomaly_config(args)
+    bdir = resolve_backbone_dir(args.backbone)
+    backbone = Backbone.load(bdir)
+    fingerprint = backbone_fingerprint(backbone)
+    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+
+    stores = [FaceStore(s) for s in args.store]
+    face_cfg = _face_config(stores)
+    wanted = set(read_id_list(args.ids_file)) if args.ids_file else None
+    exclude_list, exclude_src = ([], "") if args.no_exclude else training_ids(bdir, args.exclude_ids)
+    exclude, exclude_names = set(exclude_list), {Path(v).name for v in exclude_list}
+    if not exclude_src and not args.no_exclude:
+        say(f"warning: no train_ids.txt / split.json in {bdir} and no --exclude-ids: cannot tell which "
+            f"videos the backbone trained on; fitting on all of them")
+
+    pool: dict[str, tuple] = {}   # key -> (store, id); key = id, prefixed when stores share ids
+    n_excluded = 0
+    for k, store in enumerate(stores):
+        for vid in store.ids():
+            if wanted is not None and vid not in wanted:
+                continue
+            if is_excluded(vid, exclude, exclude_names):
+                n_excluded += 1
+                continue
+            key = vid if vid not in pool else f"{k}:{vid}"
+            pool[key] = (store, vid)
+    say(f"real pool: {len(pool) + n_excluded} videos in {len(stores)} store(s); {n_excluded} excluded as "
+        f"backbone training videos ({exclude_src or 'none given'}); {len(pool)} left")
+    if len(pool) < 2:
+        raise DifffakeError(f"{args.store}: only {len(pool)} real videos left after exclusion; need >= 2")
+
+    if args.cal_ids_file:
+        cal_ids = sorted(set(read_id_list(args.cal_ids_file)) & set(pool))
+        fit_ids = sorted(set(pool) - set(cal_ids))
+        split_rule, n_groups = f"explicit calibration ids from {args.cal_ids_file}", None
+    else:
+        fit_ids, cal_ids, groups = split_pool(pool, cfg.calibration_fraction, cfg.seed, args.split_by)
+        n_groups = len(groups)
+        split_rule = (f"whole {'person/source groups (backbone.split.group_key)' if args.split_by == 'group' else 'videos'}"
+                      f" held out for calibration until >= {cfg.calibration_fraction:.0%} of the pool, seed {cfg.seed}")
+    if not fit_ids or not cal_ids:
+        raise DifffakeError(f"split left {len(fit_ids)} fit and {len(cal_ids)} calibration videos; need both")
+    say(f"split: {len(fit_ids)} fit videos, {len(cal_ids)} calibration videos"
+        + (f" ({n_groups} groups)" if n_groups else "") + f"; {split_rule}")
+
+    emb = _embed_pool(backbone, pool, fingerprint, args.cache)
+    model = AnomalyModel(cfg).fit([emb[k] for k in fit_ids], ids=fit_ids)
+    cal_scores = model.score_videos([emb[k] for k in cal_ids])
+    usable = [k for k, s in zip(cal_ids, cal_scores) if np.isfinite(s)]
+    calibration = calibrate(cal_scores, cfg.target_fpr, ids=usable)
+    info = {
+        "made_by": "difffake fit", "argv": sys.argv[1:], "backbone_dir": str(bdir),
+        "backbone_fingerprint": fingerprint, "backbone_training": getattr(backbone, "info", {}),
+        "stores": [str(s.root) for s in stores], "excluded_training_ids": n_excluded,
+        "exclude_source": exclude_src, "split_rule": split_rule, "fit_ids": fit_ids, "cal_ids": cal_ids,
+        "cal_unscored": sorted(set(cal_ids) - set(usable)),
+    }
+    det = Detector(backbone, model, calibration, face_cfg, info)
+    det.save(args.out)
+    d = model.info["density"]
+    say(f"fitted {cfg.density} on {model.info['n_samples']} {cfg.combine} samples from "
+        f"{model.info['n_videos']} videos ({model.info['n_videos_skipped']} skipped: < {model.min_faces} faces)"
+        + (f"; PCA {d['pca_dims']} dims keep {d['pca_explained_variance']:.1%} of the variance"
+           if "pca_dims" in d else ""))
+    say(f"calibration: {calibration.n} held-out real videos, threshold {calibration.threshold:.4g} "
+        f"(target FPR {calibration.target_fpr:.0%}, achieved {calibration.achieved_fpr:.1%})")
+    say(f"detector written to {args.out}")
+    return EXIT_OK
+
+
+def _face_config(stores) -> FaceConfig:
+    names = {f.name for f in dataclasses.fields(FaceConfig)}
+    settings = [{k: v for k, v in s.settings.items() if k in names} for s in stores]
+    for s, other in zip(stores[1:], settings[1:]):
+        diff = {k for k in names if other.get(k) != settings[0].get(k)}
+        if diff - {"num_frames"}:
+            log.warning("%s: face settings differ from the first store in %s", s.root, sorted(diff))
+    return FaceConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings[0].items()})
+
+
+def _embed_pool(backbone, pool: dict, fingerprint: str, cache) -> dict[str, np.ndarray]:
+    from ..detector import embed_store
+
+    by_store: dict[int, list] = {}
+    for key, (store, vid) in pool.items():
+        by_store.setdefault(id(store), [store, []])[1].append((key, vid))
+    out = {}
+    for store, items in by_store.values():
+        got = embed_store(backbone, store, [vid for _, vid in items], cache_dir=cache,
+                          fingerprint=fingerprint)
+        for key, vid in items:
+            out[key] = got[vid].emb
+    return out

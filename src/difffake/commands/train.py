@@ -1,0 +1,101 @@
+"""`difffake train`: train the backbone on real faces vs pseudo-fakes from face stores."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+from ..config import PRESETS, Config, preset
+from ..errors import EXIT_OK, EXIT_USAGE
+
+NAME = "train"
+HELP = "train the backbone (real vs pseudo-fake) on face stores; writes a run folder"
+log = logging.getLogger(__name__)
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--store", action="append", required=True, metavar="DIR",
+                   help="face store of REAL videos (made by `difffake prepare`); repeatable")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder (checkpoints, metrics, backbone)")
+    p.add_argument("--preset", choices=PRESETS, default="cpu",
+                   help="configuration preset (default cpu; ignored with --resume, which reuses the run's config)")
+    p.add_argument("--epochs", type=int, help="override the preset's epochs")
+    p.add_argument("--steps-per-epoch", type=int, help="override steps per epoch (0: one pass over the faces)")
+    p.add_argument("--input-size", type=int, help="override the input size in pixels")
+    p.add_argument("--batch-size", type=int, help="images per step, half real half pseudo-fake")
+    p.add_argument("--lr", type=float, help="override the learning rate")
+    p.add_argument("--no-sam", action="store_true", help="plain SGD instead of SAM (about 2x faster)")
+    p.add_argument("--pretrained", help="weights: lite0-package | timm | none | path to a weights file")
+    p.add_argument("--val-fraction", type=float, help="share of video ids held out for validation")
+    p.add_argument("--workers", type=int, help="DataLoader workers")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from last.safetensors")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--seed", type=int, help="random seed (split, init, pseudo-fakes)")
+
+
+def build_config(args):
+    """Preset + explicit overrides; with --resume, the run's own config.json + overrides."""
+    saved = Path(args.out) / "config.json"
+    if args.resume and saved.is_file():
+        cfg = Config.from_dict(json.loads(saved.read_text()))
+    else:
+        cfg = preset(args.preset)
+    tr, bb = {}, {}
+    for arg, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"),
+                     ("val_fraction", "val_fraction"), ("workers", "num_workers"), ("seed", "seed")):
+        if getattr(args, arg) is not None:
+            tr[key] = getattr(args, arg)
+    if args.steps_per_epoch is not None:
+        tr["steps_per_epoch"] = args.steps_per_epoch or None
+    if args.no_sam:
+        tr["use_sam"] = False
+    if args.input_size is not None:
+        bb["input_size"] = args.input_size
+    if args.pretrained is not None:
+        bb["pretrained"] = args.pretrained
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr),
+                               backbone=dataclasses.replace(cfg.backbone, **bb))
+
+
+def run(args) -> int:
+    from ..backbone.split import split_ids
+    from ..backbone.train import train
+    from ..faces.store import FaceStore
+    from ..synthesis.dataset import load_face_items
+
+    cfg = build_config(args)
+    stores = []
+    for root in args.store:
+        try:
+            stores.append(FaceStore(root))
+        except FileNotFoundError as exc:
+            print(f"difffake train: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    all_ids = [vid for s in stores for vid in s.ids()]
+    if len(set(all_ids)) != len(all_ids):
+        print("difffake train: error: the stores share video ids; give each dataset its own store root",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if len(all_ids) < 2:
+        print(f"difffake train: error: {', '.join(args.store)}: fewer than 2 videos", file=sys.stderr)
+        return EXIT_USAGE
+    train_ids, val_ids = split_ids(all_ids, cfg.train.val_fraction, cfg.train.seed)
+    train_set, val_set = set(train_ids), set(val_ids)
+    items_train, items_val = [], []
+    for s in stores:
+        ids = s.ids()
+        items_train += load_face_items(s, [v for v in ids if v in train_set])
+        items_val += load_face_items(s, [v for v in ids if v in val_set])
+    if not items_train or not items_val:
+        print(f"difffake train: error: no faces in the train ({len(items_train)}) or "
+              f"validation ({len(items_val)}) videos", file=sys.stderr)
+        return EXIT_USAGE
+    log.info("train: %d faces from %d ids; validation: %d faces from %d ids",
+             len(items_train), len(train_ids), len(items_val), len(val_ids))
+    summary = train(cfg, items_train, items_val, args.out, device=args.device, resume=args.resume,
+                    info={"stores": [str(s.root) for s in stores]})
+    summary.pop("history", None)
+    print(json.dumps(summary, indent=2))
+    return EXIT_OK

@@ -1,0 +1,399 @@
+"""Detector = face pipeline + backbone + anomaly model + calibration.
+
+On disk a detector is a folder:
+    backbone.safetensors, backbone.json   (Backbone.save)
+    density.npz                           (AnomalyModel.save; allow_pickle=False)
+    model.json                            config, versions, calibration, how it was made,
+                                          sha256 of every other file
+Loading verifies every checksum before reading a file and never unpickles.
+
+Also here: the per-store embedding cache used by `fit` and `evaluate`
+(each frame embedded once per backbone, reused by every variant).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .anomaly.calibrate import Calibration
+from .anomaly.density import versions as _anomaly_versions
+from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
+from .config import AnomalyConfig, FaceConfig
+from .errors import DifffakeError, MediaError
+
+log = logging.getLogger("difffake.detector")
+
+MODEL_JSON = "model.json"
+FORMAT = "difffake-detector-1"
+REQUIRED_FILES = ("backbone.safetensors", "backbone.json", DENSITY_FILE)
+DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
+
+
+class DetectorFileError(DifffakeError):
+    """A detector folder is missing, incomplete or was modified after saving."""
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+@dataclass
+class ScanResult:
+    """Outcome of one file. score: higher = more fake (None unless status 'ok').
+
+    status: 'ok' | 'no_face' (fewer face frames than the model needs; see
+    `error` for the count) | 'error' (the file could not be read; `error` says why).
+    verdict: 'fake' | 'real' at the stored threshold, 'unknown' unless status 'ok'.
+    frame_indices: the sampled frames (video frame numbers); has_face beside them.
+    pairs: (frame a, frame b) video frame numbers per pair score; for the
+    single-frame model a == b.
+    classifier_score: the backbone's own mean per-frame fake probability (an
+    SBI-style auxiliary signal, not the DiffFake score), None without a head.
+    """
+    path: str
+    video_id: str
+    status: str
+    score: float | None = None
+    p_value_real: float | None = None
+    verdict: str = "unknown"
+    threshold: float | None = None
+    n_frames: int = 0
+    n_faces: int = 0
+    n_pairs: int = 0
+    pair_scores: list = field(default_factory=list)
+    pairs: list = field(default_factory=list)
+    frame_indices: list = field(default_factory=list)
+    has_face: list = field(default_factory=list)
+    frame_fake_prob: list = field(default_factory=list)
+    classifier_score: float | None = None
+    timings: dict = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self), default=_json_default))
+
+
+class Detector:
+    def __init__(self, backbone, anomaly_model: AnomalyModel, calibration: Calibration | None,
+                 face_cfg: FaceConfig | None = None, info: dict | None = None):
+        self.backbone = backbone
+        self.anomaly = anomaly_model
+        self.calibration = calibration
+        self.face_cfg = face_cfg or FaceConfig()
+        self.info = dict(info or {})
+        self.path: Path | None = None
+        self._face_detector = None
+        self.batch_size = 32
+
+    # ------------------------------------------------------------ save / load
+    def save(self, directory) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / MODEL_JSON).unlink(missing_ok=True)  # never leave a stale, valid-looking card
+        self.backbone.save(directory)
+        self.anomaly.save(directory)
+        model = {
+            "format": FORMAT,
+            "anomaly_config": dataclasses.asdict(self.anomaly.cfg),
+            "face_config": dataclasses.asdict(self.face_cfg),
+            "backbone_config": dataclasses.asdict(self.backbone.cfg),
+            "calibration": self.calibration.to_dict() if self.calibration else None,
+            "fit": self.anomaly.info,
+            "info": self.info,
+            "versions": {**_anomaly_versions(), **_torch_versions()},
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "checksums": {name: sha256_file(directory / name) for name in REQUIRED_FILES},
+        }
+        _atomic_write_text(directory / MODEL_JSON,
+                           json.dumps(model, indent=2, sort_keys=True, default=_json_default))
+        self.path = directory
+        return directory
+
+    @classmethod
+    def load(cls, path=None, device: str = "cpu") -> "Detector":
+        """Load a detector folder; None = the packaged default (difffake/models/default)."""
+        directory = Path(path) if path is not None else DEFAULT_DIR
+        if not (directory / MODEL_JSON).is_file():
+            hint = ("no default detector is bundled with this installation; pass a detector "
+                    "folder made by `difffake fit`" if path is None
+                    else "not a detector folder (a folder made by `difffake fit` holds model.json)")
+            raise DetectorFileError(directory / MODEL_JSON, hint)
+        model = read_model_json(directory)
+        from .backbone.model import Backbone
+        backbone = Backbone.load(directory, device=device)
+        anomaly = AnomalyModel.load(directory)
+        calibration = Calibration.from_dict(model["calibration"]) if model.get("calibration") else None
+        names = {f.name for f in dataclasses.fields(FaceConfig)}
+        face_cfg = FaceConfig(**{k: v for k, v in model.get("face_config", {}).items() if k in names})
+        det = cls(backbone, anomaly, calibration, face_cfg, model.get("info", {}))
+        det.path = directory
+        return det
+
+    # --------------------------------------------------------------- scoring
+    @property
+    def embedding_size(self) -> int:
+        return int(getattr(self.backbone, "embedding_size", 0))
+
+    def embed_record(self, record) -> np.ndarray:
+        """(F_face, D) float32: one embedding per sampled frame that has a face, in order."""
+        return embed_record(self.backbone, record, self.batch_size)
+
+    def score_record(self, record) -> VideoScore:
+        return self.anomaly.score_video(self.embed_record(record))
+
+    def frame_fake_prob(self, emb: np.ndarray) -> np.ndarray | None:
+        return frame_fake_prob(self.backbone, emb)
+
+    def face_detector(self):
+        if self._face_detector is None:
+            from .faces.pipeline import detector_for
+            self._face_detector = detector_for(self.face_cfg)
+        return self._face_detector
+
+    def scan(self, path, video_id: str | None = None, record=None) -> ScanResult:
+        """Score one video or photo file; failures become status 'error', never a made-up score.
+
+        `record`: an already extracted FaceRecord (e.g. from a FaceStore) to skip face extraction.
+        """
+        path = Path(path)
+        vid = video_id or path.name
+        timings = {"decode": None, "faces": 0.0, "embed": 0.0, "score": 0.0}
+        # decode is interleaved with detection in the face pipeline: its time is in "faces".
+        t0 = time.perf_counter()
+        if record is None:
+            try:
+                from .faces.pipeline import extract_faces
+                record = extract_faces(path, self.face_cfg, self.face_detector(), video_id=vid)
+            except MediaError as exc:
+                timings["faces"] = time.perf_counter() - t0
+                return ScanResult(path=str(path), video_id=vid, status="error", timings=timings,
+                                  error=str(exc))
+        timings["faces"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        emb = self.embed_record(record)
+        probs = self.frame_fake_prob(emb)
+        timings["embed"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        vs = self.anomaly.score_video(emb)
+        timings["score"] = time.perf_counter() - t2
+        return self.result(path, vid, record, vs, probs, timings)
+
+    def result(self, path, video_id, record, vs: VideoScore, probs=None, timings=None) -> ScanResult:
+        """ScanResult from a VideoScore (pair positions mapped to video frame numbers)."""
+        face_frames = np.asarray(record.frame_indices)[record.face_positions()]
+        res = ScanResult(
+            path=str(path), video_id=video_id, status="ok", n_frames=int(record.num_frames),
+            n_faces=int(record.num_faces), frame_indices=[int(v) for v in record.frame_indices],
+            has_face=[bool(v) for v in record.has_face], timings=dict(timings or {}))
+        if probs is not None and len(probs):
+            res.frame_fake_prob = [float(v) for v in probs]
+            res.classifier_score = float(np.mean(probs))
+        if vs.status != "ok":
+            res.status = "no_face"
+            res.error = (f"{vs.n_frames_with_face} of {record.num_frames} sampled frames have a face; "
+                         f"the model needs at least {self.anomaly.min_faces}: no score given")
+            return res
+        res.score = float(vs.score)
+        res.n_pairs = int(len(vs.pairs))
+        res.pair_scores = [float(v) for v in vs.pair_scores]
+        res.pairs = [[int(face_frames[a]), int(face_frames[b])] for a, b in vs.pairs]
+        if self.calibration is not None:
+            res.threshold = float(self.calibration.threshold)
+            res.p_value_real = float(self.calibration.p_value_real(vs.score))
+            res.verdict = self.calibration.verdict(vs.score)
+        return res
+
+
+def read_model_json(directory) -> dict:
+    """model.json after checking every listed file exists and matches its sha256."""
+    directory = Path(directory)
+    path = directory / MODEL_JSON
+    try:
+        model = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DetectorFileError(path, f"unreadable ({exc})") from exc
+    if model.get("format") != FORMAT:
+        raise DetectorFileError(path, f"unknown format {model.get('format')!r} (expected {FORMAT})")
+    checksums = model.get("checksums") or {}
+    for name in REQUIRED_FILES:
+        if name not in checksums:
+            raise DetectorFileError(path, f"no checksum for {name}")
+    for name, expected in checksums.items():
+        file = directory / name
+        if not file.is_file():
+            raise DetectorFileError(file, "missing (listed in model.json)")
+        actual = sha256_file(file)
+        if actual != expected:
+            raise DetectorFileError(file, f"checksum mismatch: sha256 {actual[:16]}..., model.json "
+                                          f"says {expected[:16]}... (file modified after saving)")
+    return model
+
+
+def _torch_versions() -> dict:
+    try:
+        import timm
+        import torch
+        return {"torch": torch.__version__, "timm": timm.__version__}
+    except ImportError:  # pragma: no cover
+        return {}
+
+
+# ------------------------------------------------------------ embeddings
+def embed_record(backbone, record, batch_size: int = 32) -> np.ndarray:
+    crops = [record.crops[i] for i in record.face_positions()]
+    if any(c is None for c in crops):
+        raise ValueError(f"{record.video_id}: record was loaded without crops")
+    if not crops:
+        return np.zeros((0, int(getattr(backbone, "embedding_size", 0))), np.float32)
+    return np.asarray(backbone.embed_crops(crops, batch_size=batch_size), np.float32)
+
+
+def frame_fake_prob(backbone, emb: np.ndarray) -> np.ndarray | None:
+    """Per-frame P(fake) from the backbone's real/fake head applied to cached embeddings."""
+    head = getattr(backbone, "head", None)
+    if head is None or len(emb) == 0:
+        return None
+    import torch
+    with torch.inference_mode():
+        w = next(head.parameters())
+        logits = head(torch.from_numpy(np.asarray(emb, np.float32)).to(w.device, w.dtype))
+        return torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy().astype(np.float64)
+
+
+def backbone_fingerprint(backbone) -> str:
+    """sha256 of the weights and preprocessing config: the embedding cache key."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(dataclasses.asdict(backbone.cfg), sort_keys=True,
+                             default=_json_default).encode())
+    for name, tensor in sorted(backbone.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class VideoEmbedding:
+    video_id: str
+    emb: np.ndarray            # (F_face, D) float32
+    frame_indices: np.ndarray  # (F,) sampled frame numbers
+    has_face: np.ndarray       # (F,) bool
+
+
+class EmbeddingCache:
+    """One npz per (store, backbone): <cache_dir>/<fingerprint[:16]>_<store key>.npz.
+
+    Keys: meta (JSON: ids, fingerprint, store settings), then per video k:
+    emb_k, fi_k, hf_k. Rewritten atomically; safe to interrupt.
+    """
+
+    def __init__(self, path, fingerprint: str, store_settings: dict):
+        self.path = Path(path)
+        self.fingerprint = fingerprint
+        self.settings = json.loads(json.dumps(store_settings, sort_keys=True, default=_json_default))
+        self.items: dict[str, VideoEmbedding] = {}
+        if self.path.is_file():
+            self._read()
+
+    def _read(self):
+        with np.load(self.path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta.get("fingerprint") != self.fingerprint or meta.get("settings") != self.settings:
+                log.warning("%s: embedding cache made with another backbone or face settings; ignored",
+                            self.path)
+                return
+            for k, vid in enumerate(meta["ids"]):
+                self.items[vid] = VideoEmbedding(vid, data[f"emb_{k}"], data[f"fi_{k}"], data[f"hf_{k}"])
+
+    def write(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ids = sorted(self.items)
+        arrays = {"meta": np.array(json.dumps({"fingerprint": self.fingerprint, "settings": self.settings,
+                                                "ids": ids}))}
+        for k, vid in enumerate(ids):
+            it = self.items[vid]
+            arrays.update({f"emb_{k}": it.emb, f"fi_{k}": it.frame_indices, f"hf_{k}": it.has_face})
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def embed_store(backbone, store, ids=None, cache_dir=None, batch_size: int = 32,
+                fingerprint: str | None = None, save_every: int = 25) -> dict[str, VideoEmbedding]:
+    """Embeddings of `ids` (default: all) of a FaceStore, each frame embedded once.
+
+    Cached in `cache_dir` (default: <store>/embeddings/) as <fingerprint>_<store path hash>.npz;
+    cached videos are not re-embedded.
+    """
+    from tqdm import tqdm
+
+    ids = list(store.ids() if ids is None else ids)
+    fingerprint = fingerprint or backbone_fingerprint(backbone)
+    cache_dir = Path(cache_dir) if cache_dir is not None else Path(store.root) / "embeddings"
+    # the store's path is in the name so that stores sharing one --cache dir never collide
+    store_key = hashlib.sha256(str(Path(store.root).resolve()).encode()).hexdigest()[:8]
+    cache = EmbeddingCache(cache_dir / f"{fingerprint[:16]}_{store_key}.npz", fingerprint, store.settings)
+    todo = [v for v in ids if v not in cache.items]
+    dirty = 0
+    for vid in tqdm(todo, desc=f"embed {Path(store.root).name}", unit="video", disable=None):
+        rec = store.load(vid)
+        cache.items[vid] = VideoEmbedding(vid, embed_record(backbone, rec, batch_size),
+                                          np.asarray(rec.frame_indices, np.int64),
+                                          np.asarray(rec.has_face, bool))
+        dirty += 1
+        if dirty >= save_every:
+            cache.write()
+            dirty = 0
+    if dirty or (todo and not cache.path.exists()):
+        cache.write()
+    return {v: cache.items[v] for v in ids}
+
+
+def new_anomaly(cfg: AnomalyConfig | None = None, **overrides) -> AnomalyModel:
+    """AnomalyModel from a config with fields replaced (used by fit and variants)."""
+    return AnomalyModel(dataclasses.replace(cfg or AnomalyConfig(), **overrides))
+
+
+__all__ = ["Detector", "ScanResult", "DetectorFileError", "read_model_json", "embed_store",
+           "EmbeddingCache", "VideoEmbedding", "backbone_fingerprint", "embed_record",
+           "frame_fake_prob", "DEFAULT_DIR", "__version__"]

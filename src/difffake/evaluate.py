@@ -1,0 +1,533 @@
+"""The paper's evaluation protocols -> tables (Markdown + CSV) and ROC plots.
+
+Protocols (video-level, fake = positive, higher score = more fake):
+- FF++ cross-manipulation: each method's fakes vs the originals of the same
+  compression (DeepFakeDetection vs the 'actors' originals), one row per
+  method and the average over the standard four; cross-quality = the same
+  rows per compression (c23 / c40) when several are evaluated.
+- Any other dataset (Celeb-DF v2, DeeperForensics, ForgeryNet, DFDC, folder,
+  CSV): all fakes vs all reals, plus one row per fake method when there are
+  several; a method's reals are those sharing a group with its fakes when any
+  do (e.g. dev DeepFaceLive twins), else all reals.
+
+Videos that cannot be scored (no face, too few face frames, unreadable) are
+EXCLUDED FROM AUC/AP/EER but counted in each row (n_no_face, n_error) and
+listed in unscored.csv: no score is made up for them.
+
+Balanced accuracy is at the detector's stored threshold (set on held-out real
+videos); "paper's binarised AUC (optimistic)" is the number the DiffFake code
+reports, binarised at a threshold chosen on the test labels themselves.
+The twin share (fake scores above its own real, same group) is reported
+wherever such pairs exist.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .anomaly.calibrate import Calibration, calibrate
+from .anomaly.model import AnomalyModel
+from .config import AnomalyConfig
+
+log = logging.getLogger("difffake.evaluate")
+
+STANDARD_FFPP = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
+UNSCORED_RULE = ("videos without enough face frames (no_face) or unreadable (error) are excluded "
+                 "from AUC/AP/EER, counted in n_no_face / n_error, and listed in unscored.csv")
+COLUMNS = ["dataset", "protocol", "method", "compression", "variant", "n_real", "n_fake", "n_no_face",
+           "n_error", "auc", "auc_ci_low", "auc_ci_high", "ap", "eer", "balanced_acc", "fpr_at_threshold",
+           "tpr_at_threshold", "paper_binarised_auc", "twin_share", "n_twins"]
+HEADERS = {"auc": "AUC (true)", "paper_binarised_auc": "paper's binarised AUC (optimistic)",
+           "balanced_acc": "balanced acc @ stored threshold", "auc_ci_low": "AUC 95% CI low",
+           "auc_ci_high": "AUC 95% CI high"}
+
+
+@dataclass
+class VideoItem:
+    """One evaluated video: its record, embeddings (face frames only) and status."""
+    record: object                       # datasets.VideoRecord
+    dataset: str
+    status: str = "ok"                   # 'ok' | 'no_face' | 'error' (before scoring)
+    reason: str = ""
+    emb: np.ndarray | None = None
+    fake_prob: np.ndarray | None = None  # backbone head, per face frame
+
+    @property
+    def label(self) -> int:
+        return int(self.record.label == "fake")
+
+
+@dataclass
+class Subset:
+    dataset: str
+    protocol: str
+    method: str
+    compression: str
+    real: list = field(default_factory=list)   # indices into the items list
+    fake: list = field(default_factory=list)
+    average_key: str | None = None              # rows sharing a key are averaged
+
+
+# ------------------------------------------------------------------ datasets
+def parse_dataset_spec(spec: str) -> tuple[str, Path, dict]:
+    """'KIND[,opt=value...]:ROOT' -> (kind, root, options); KIND 'auto' guesses the layout.
+
+    Example: ffpp,compression=c40,split=test:/data/ffpp
+    """
+    from .datasets import detect_layout
+
+    head, sep, root = spec.partition(":")
+    if not sep or not root:
+        raise ValueError(f"dataset spec {spec!r}: expected KIND:ROOT (e.g. ffpp:/data/FF++)")
+    kind, *opts = head.split(",")
+    options = {}
+    for opt in opts:
+        key, eq, value = opt.partition("=")
+        if not eq:
+            raise ValueError(f"dataset spec {spec!r}: option {opt!r} is not key=value")
+        options[key.strip()] = value.strip()
+    root = Path(root).expanduser()
+    if kind == "auto":
+        kind = detect_layout(root)
+        if kind is None:
+            raise ValueError(f"{root}: cannot guess the dataset layout; name it (ffpp:, celebdf:, csv: ...)")
+    return kind, root, options
+
+
+def dataset_name(kind: str, root: Path, options: dict) -> str:
+    if kind == "ffpp":   # the reader's default compression, named so c23 and c40 runs never mix
+        options = {"compression": "c23", **options}
+    extra = "".join(f"-{v}" for k, v in sorted(options.items()) if k in ("compression", "split"))
+    return f"{kind}-{Path(root).name}{extra}"
+
+
+def prepare_faces(records, store_dir, face_cfg, face_detector=None):
+    """FaceStore holding every record (extracted on demand, resumable) + {video_id: error}."""
+    from tqdm import tqdm
+
+    from .errors import MediaError
+    from .faces.pipeline import detector_for, extract_faces, store_settings
+    from .faces.store import FaceStore
+
+    store = FaceStore(store_dir, store_settings(face_cfg))
+    errors_path = Path(store_dir) / "errors.json"
+    errors = json.loads(errors_path.read_text()) if errors_path.is_file() else {}
+    todo = [r for r in records if not store.has(r.video_id) and r.video_id not in errors]
+    for rec in tqdm(todo, desc=f"faces {Path(store_dir).name}", unit="video", disable=None):
+        face_detector = face_detector or detector_for(face_cfg)
+        try:
+            store.save(extract_faces(rec.path, face_cfg, face_detector, video_id=rec.video_id))
+        except MediaError as exc:
+            errors[rec.video_id] = str(exc)
+            errors_path.write_text(json.dumps(errors, indent=1, sort_keys=True))
+    return store, errors
+
+
+def load_items(detector, records, store, errors: dict, name: str, cache_dir=None) -> list[VideoItem]:
+    """Embeddings of every record (cached per store + backbone), with statuses."""
+    from .detector import embed_store, frame_fake_prob
+
+    ok_ids = [r.video_id for r in records if r.video_id not in errors and store.has(r.video_id)]
+    embs = embed_store(detector.backbone, store, ok_ids, cache_dir=cache_dir)
+    items = []
+    for rec in records:
+        item = VideoItem(rec, name)
+        if rec.video_id in embs:
+            item.emb = embs[rec.video_id].emb
+            item.fake_prob = frame_fake_prob(detector.backbone, item.emb)
+        else:
+            item.status, item.reason = "error", errors.get(rec.video_id, "face extraction missing")
+        items.append(item)
+    return items
+
+
+# ----------------------------------------------------------------- protocols
+def protocol_subsets(items: list[VideoItem], kind: str, extra: list | None = None) -> list[Subset]:
+    """Rows of the protocol for `kind`, then one row per extra (name, regex on video id):
+    the fakes and reals whose id matches (e.g. 'DeepFaceLive pairs' = 'dfl_')."""
+    by_ds: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        by_ds.setdefault(it.dataset, []).append(i)
+    out: list[Subset] = []
+    for ds, idx in by_ds.items():
+        out += _ffpp_subsets(items, ds, idx) if kind == "ffpp" else _generic_subsets(items, ds, idx)
+        for name, pattern in extra or []:
+            hit = [i for i in idx if re.search(pattern, items[i].record.video_id)]
+            comp = ",".join(sorted({items[i].record.compression or "" for i in hit} - {""}))
+            if hit:
+                out.append(Subset(ds, "subset", name, comp, [i for i in hit if items[i].label == 0],
+                                  [i for i in hit if items[i].label == 1]))
+    return out
+
+
+def _ffpp_subsets(items, ds, idx) -> list[Subset]:
+    out = []
+    comps = sorted({items[i].record.compression or "" for i in idx})
+    for comp in comps:
+        here = [i for i in idx if (items[i].record.compression or "") == comp]
+        youtube = [i for i in here if items[i].label == 0 and "/actors/" not in items[i].record.video_id]
+        actors = [i for i in here if items[i].label == 0 and "/actors/" in items[i].record.video_id]
+        methods = sorted({items[i].record.method for i in here if items[i].label == 1})
+        for m in methods:
+            fakes = [i for i in here if items[i].label == 1 and items[i].record.method == m]
+            reals = actors if m == "DeepFakeDetection" else youtube
+            proto = "cross-manipulation" if m in STANDARD_FFPP else "cross-dataset"
+            out.append(Subset(ds, proto, m, comp, reals, fakes,
+                              average_key=f"{ds}|{comp}" if m in STANDARD_FFPP else None))
+    return out
+
+
+def _generic_subsets(items, ds, idx) -> list[Subset]:
+    reals = [i for i in idx if items[i].label == 0]
+    fakes = [i for i in idx if items[i].label == 1]
+    comp = ",".join(sorted({items[i].record.compression or "" for i in idx} - {""}))
+    out = [Subset(ds, "cross-dataset", "all", comp, reals, fakes)]
+    methods = sorted({items[i].record.method for i in fakes})
+    if len(methods) > 1:
+        for m in methods:
+            mf = [i for i in fakes if items[i].record.method == m]
+            groups = {items[i].record.group for i in mf} - {None}
+            linked = [i for i in reals if items[i].record.group in groups]
+            out.append(Subset(ds, "per-method", m, comp, linked or reals, mf))
+    return out
+
+
+# ------------------------------------------------------------------- scoring
+def score_items(items: list[VideoItem], scorer) -> tuple[np.ndarray, list[str]]:
+    """(scores, statuses): scorer(item) -> (score, status); NaN where status != 'ok'."""
+    scores, statuses = np.full(len(items), np.nan), []
+    for k, it in enumerate(items):
+        if it.status != "ok":
+            statuses.append(it.status)
+            continue
+        s, st = scorer(it)
+        statuses.append(st)
+        if st == "ok":
+            scores[k] = s
+    return scores, statuses
+
+
+def anomaly_scorer(model: AnomalyModel):
+    def score(item: VideoItem):
+        vs = model.score_video(item.emb)
+        return vs.score, ("ok" if vs.status == "ok" else "no_face")
+    return score
+
+
+def classifier_scorer(item: VideoItem):
+    """The backbone's own mean per-frame fake probability (SBI-style baseline)."""
+    if item.fake_prob is None or len(item.fake_prob) == 0:
+        return float("nan"), "no_face"
+    return float(np.mean(item.fake_prob)), "ok"
+
+
+def subset_row(sub: Subset, items, scores, statuses, threshold: float | None, variant: str,
+               seed: int = 0, n_boot: int = 1000) -> dict:
+    from .metrics import bootstrap_auc_ci, compute_metrics, twin_test
+
+    idx = sub.real + sub.fake
+    ok = [i for i in idx if statuses[i] == "ok"]
+    row = {"dataset": sub.dataset, "protocol": sub.protocol, "method": sub.method,
+           "compression": sub.compression, "variant": variant,
+           "n_real": sum(1 for i in sub.real if statuses[i] == "ok"),
+           "n_fake": sum(1 for i in sub.fake if statuses[i] == "ok"),
+           "n_no_face": sum(1 for i in idx if statuses[i] == "no_face"),
+           "n_error": sum(1 for i in idx if statuses[i] == "error")}
+    if ok:
+        labels = np.array([items[i].label for i in ok])
+        s = scores[ok]
+        m = compute_metrics(labels, s, threshold=threshold)
+        row.update({k: m.get(k) for k in ("auc", "ap", "eer", "balanced_acc", "paper_binarised_auc")})
+        row["fpr_at_threshold"], row["tpr_at_threshold"] = m.get("fpr"), m.get("tpr")
+        if row["n_real"] and row["n_fake"]:
+            row["auc_ci_low"], row["auc_ci_high"] = bootstrap_auc_ci(labels, s, n=n_boot, seed=seed)
+    twins = _twins(sub, items, statuses)
+    row["n_twins"] = len(twins)
+    if twins:
+        row["twin_share"] = twin_test([scores[f] for f, _ in twins], [scores[r] for _, r in twins])
+    return {c: row.get(c) for c in COLUMNS}
+
+
+def _twins(sub: Subset, items, statuses) -> list[tuple[int, int]]:
+    """(fake, real) index pairs sharing a group, one real per group, both scored."""
+    real_by_group: dict = {}
+    for i in sub.real:
+        g = items[i].record.group
+        if g is not None and statuses[i] == "ok":
+            real_by_group.setdefault(g, []).append(i)
+    return [(f, real_by_group[items[f].record.group][0]) for f in sub.fake
+            if statuses[f] == "ok" and len(real_by_group.get(items[f].record.group, [])) == 1]
+
+
+def average_rows(rows: list[dict], subsets: list[Subset], statuses: list[str]) -> list[dict]:
+    """One 'average' row per average_key: the mean of the per-method metrics.
+
+    `rows` are one scorer's rows, in `subsets` order. Methods without an AUC
+    (a class missing) are left out of the mean and the count says so.
+    """
+    out = []
+    for key in sorted({s.average_key for s in subsets if s.average_key}):
+        pairs = [(r, s) for r, s in zip(rows, subsets) if s.average_key == key and r["auc"] is not None]
+        if not pairs:
+            continue
+        members = [r for r, _ in pairs]
+        videos = sorted({i for _, s in pairs for i in s.real + s.fake})   # originals counted once
+        avg = {c: None for c in COLUMNS}
+        avg.update(dataset=members[0]["dataset"], protocol="cross-manipulation",
+                   method=f"average ({len(members)} methods)", compression=members[0]["compression"],
+                   variant=members[0]["variant"],
+                   n_real=max(r["n_real"] for r in members), n_fake=sum(r["n_fake"] for r in members),
+                   n_no_face=sum(statuses[i] == "no_face" for i in videos),
+                   n_error=sum(statuses[i] == "error" for i in videos),
+                   n_twins=sum(r["n_twins"] or 0 for r in members))
+        for c in ("auc", "ap", "eer", "balanced_acc", "paper_binarised_auc", "fpr_at_threshold",
+                  "tpr_at_threshold", "twin_share"):
+            vals = [r[c] for r in members if r[c] is not None]
+            avg[c] = float(np.mean(vals)) if vals else None
+        out.append(avg)
+    return out
+
+
+def evaluate_scorers(items: list[VideoItem], subsets: list[Subset], scorers: dict,
+                     seed: int = 0, n_boot: int = 1000) -> tuple[list[dict], dict]:
+    """Rows for every (scorer, subset) + averages; scorers: name -> (scorer fn, threshold or None).
+
+    Returns (rows, {name: (scores, statuses)}).
+    """
+    rows, scored = [], {}
+    for name, (fn, threshold) in scorers.items():
+        scores, statuses = score_items(items, fn)
+        scored[name] = (scores, statuses)
+        mine = [subset_row(s, items, scores, statuses, threshold, name, seed, n_boot) for s in subsets]
+        rows += mine + average_rows(mine, subsets, statuses)
+    return rows, scored
+
+
+# ------------------------------------------------------------------ variants
+def parse_variant(text: str, base: AnomalyConfig) -> AnomalyConfig | str:
+    """'combine:density[:pcaN|nopca][:full|diag|tied|spherical][:kN][:mean|median|trimmed]'
+    -> AnomalyConfig; 'classifier' -> the backbone's own score."""
+    if text.strip() == "classifier":
+        return "classifier"
+    parts = [p.strip() for p in text.split(":") if p.strip()]
+    if len(parts) < 2:
+        raise ValueError(f"variant {text!r}: expected combine:density[:options]")
+    over = {"combine": parts[0], "density": parts[1]}
+    for p in parts[2:]:
+        if p == "nopca":
+            over["pca_dims"] = None
+        elif re.fullmatch(r"pca\d+", p):
+            over["pca_dims"] = int(p[3:])
+        elif p in ("full", "diag", "tied", "spherical"):
+            over["gmm_covariance"] = p
+        elif re.fullmatch(r"k\d+", p):
+            over["knn_k"] = int(p[1:])
+        elif p in ("mean", "median", "trimmed"):
+            over["video_reduce"] = p
+        elif p in ("paper", "all", "consecutive"):
+            over["pairing"] = p
+        else:
+            raise ValueError(f"variant {text!r}: unknown option {p!r}")
+    return dataclasses.replace(base, **over)
+
+
+def variant_name(cfg: AnomalyConfig) -> str:
+    name = f"{cfg.combine}:{cfg.density}:" + (f"pca{cfg.pca_dims}" if cfg.pca_dims else "nopca")
+    if cfg.density == "gmm":
+        name += f":{cfg.gmm_covariance}"
+    if cfg.density == "knn":
+        name += f":k{cfg.knn_k}"
+    return name
+
+
+def fit_variant(cfg: AnomalyConfig, fit_embs: list, cal_embs: list) -> tuple[AnomalyModel, Calibration | None]:
+    """Fit a variant on the fit reals and calibrate it on the held-out reals (never test labels)."""
+    model = AnomalyModel(cfg).fit(fit_embs)
+    cal = None
+    if cal_embs:
+        s = model.score_videos(cal_embs)
+        if np.isfinite(s).any():
+            cal = calibrate(s, cfg.target_fpr)
+    return model, cal
+
+
+def variant_scorers(variants: list, fit_embs: list, cal_embs: list, cal_probs: list | None = None,
+                    target_fpr: float = 0.05) -> dict:
+    """{name: (scorer, threshold)} for AnomalyConfigs and 'classifier'."""
+    out = {}
+    for v in variants:
+        if v == "classifier":
+            thr = None
+            if cal_probs:
+                vals = [float(np.mean(p)) for p in cal_probs if p is not None and len(p)]
+                if vals:
+                    thr = calibrate(vals, target_fpr).threshold
+            out["classifier (backbone mean P(fake))"] = (classifier_scorer, thr)
+            continue
+        model, cal = fit_variant(v, fit_embs, cal_embs)
+        out[variant_name(v)] = (anomaly_scorer(model), cal.threshold if cal else None)
+    return out
+
+
+# ------------------------------------------------------------------- outputs
+def _fmt(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def write_table(rows: list[dict], out_dir, stem: str, title: str, notes=()) -> tuple[Path, Path]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path = out_dir / f"{stem}.csv", out_dir / f"{stem}.md"
+    with csv_path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=COLUMNS)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in COLUMNS})
+    cols = [c for c in COLUMNS if any(r.get(c) not in (None, "") for r in rows) or c in ("auc", "n_no_face")]
+    lines = [f"# {title}", ""]
+    lines += [f"| {' | '.join(HEADERS.get(c, c) for c in cols)} |", f"|{'---|' * len(cols)}"]
+    lines += [f"| {' | '.join(_fmt(r.get(c)) for c in cols)} |" for r in rows]
+    lines += [""] + [f"- {n}" for n in notes]
+    md_path.write_text("\n".join(lines) + "\n")
+    return md_path, csv_path
+
+
+def write_unscored(items, statuses_by_variant: dict, out_dir) -> Path:
+    path = Path(out_dir) / "unscored.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["variant", "dataset", "video_id", "label", "method", "status", "reason"])
+        for variant, (_, statuses) in statuses_by_variant.items():
+            for it, st in zip(items, statuses):
+                if st != "ok":
+                    reason = it.reason or ("fewer face frames than the model needs"
+                                           if st == "no_face" else "")
+                    w.writerow([variant, it.dataset, it.record.video_id, it.record.label,
+                                it.record.method, st, reason])
+    return path
+
+
+def write_videos(items, scored: dict, out_dir) -> Path:
+    path = Path(out_dir) / "videos.csv"
+    names = list(scored)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["dataset", "video_id", "label", "method", "compression", "group"]
+                   + [f"score[{n}]" for n in names] + [f"status[{n}]" for n in names])
+        for k, it in enumerate(items):
+            r = it.record
+            w.writerow([it.dataset, r.video_id, r.label, r.method, r.compression or "", r.group or ""]
+                       + ["" if not np.isfinite(scored[n][0][k]) else f"{scored[n][0][k]:.6g}" for n in names]
+                       + [scored[n][1][k] for n in names])
+    return path
+
+
+def plot_rocs(subsets, items, scored: dict, out_dir, variant: str) -> list[Path]:
+    """One PNG per dataset: a ROC curve per row (subset), for one scorer."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    scores, statuses = scored[variant]
+    paths = []
+    for ds in sorted({s.dataset for s in subsets}):
+        fig, ax = plt.subplots(figsize=(5, 5))
+        drawn = 0
+        for sub in (s for s in subsets if s.dataset == ds):
+            ok = [i for i in sub.real + sub.fake if statuses[i] == "ok"]
+            labels = np.array([items[i].label for i in ok])
+            if len(set(labels.tolist())) < 2:
+                continue
+            fpr, tpr, _ = roc_curve(labels, scores[ok])
+            auc = roc_auc_score(labels, scores[ok])
+            ax.plot(fpr, tpr, label=f"{sub.method} {sub.compression} (AUC {auc:.3f}, "
+                                    f"{int((labels == 0).sum())}/{int(labels.sum())})")
+            drawn += 1
+        ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+        ax.set(xlabel="false-positive rate (real flagged)", ylabel="true-positive rate (fake caught)",
+               title=f"{ds} — {variant}")
+        if drawn:
+            ax.legend(fontsize=7, loc="lower right")
+        path = Path(out_dir) / f"roc_{_safe(ds)}.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+# ---------------------------------------------------------------- top level
+def evaluate(detector, datasets: list[tuple[str, Path, dict]], out_dir, store_base=None,
+             variants: list | None = None, fit_embs=None, cal_embs=None, cal_probs=None,
+             cache_dir=None, seed: int = 0, n_boot: int = 1000, subsets: list | None = None) -> dict:
+    """Run every protocol on each dataset; write tables, ROC plots, per-video CSVs.
+
+    `variants` (AnomalyConfig or 'classifier') are refitted on `fit_embs`,
+    calibrated on `cal_embs` and scored from the same cached embeddings.
+    `subsets`: extra rows, [(name, regex on video id)], applied to every dataset.
+    """
+    from .datasets import load_dataset
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store_base = Path(store_base) if store_base else out_dir / "stores"
+    summary = {"datasets": [], "tables": [], "rule": UNSCORED_RULE}
+    all_rows = []
+    threshold = detector.calibration.threshold if detector.calibration else None
+    scorers = {"detector": (anomaly_scorer(detector.anomaly), threshold)}
+    if variants:
+        scorers.update(variant_scorers(variants, fit_embs or [], cal_embs or [], cal_probs,
+                                       detector.anomaly.cfg.target_fpr))
+    for kind, root, options in datasets:
+        name = dataset_name(kind, root, options)
+        records = load_dataset(kind, root, **options)
+        store, errors = prepare_faces(records, store_base / _safe(name), detector.face_cfg,
+                                      detector.face_detector() if _needs_faces(records, store_base / _safe(name))
+                                      else None)
+        items = load_items(detector, records, store, errors, name, cache_dir)
+        ds_subsets = protocol_subsets(items, kind, subsets)
+        rows, scored = evaluate_scorers(items, ds_subsets, scorers, seed, n_boot)
+        ds_dir = out_dir / _safe(name)
+        ds_dir.mkdir(exist_ok=True)
+        write_videos(items, scored, ds_dir)
+        write_unscored(items, scored, ds_dir)
+        plot_rocs(ds_subsets, items, scored, ds_dir, "detector")
+        notes = [UNSCORED_RULE, f"{len(records)} videos read from {root} ({kind})",
+                 "balanced acc / FPR / TPR at the stored threshold (held-out real videos, "
+                 "never test labels)"]
+        write_table(rows, ds_dir, "table", f"{name}", notes)
+        all_rows += rows
+        summary["datasets"].append({"name": name, "kind": kind, "root": str(root), "videos": len(records),
+                                    "errors": len(errors)})
+    write_table([r for r in all_rows if r["variant"] == "detector"], out_dir, "results",
+                "difffake evaluation", [UNSCORED_RULE])
+    if variants:
+        write_table(all_rows, out_dir, "variants", "variants (same embeddings)", [UNSCORED_RULE])
+    summary["rows"] = all_rows
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    return summary
+
+
+def _needs_faces(records, store_dir: Path) -> bool:
+    from .faces.store import FaceStore
+    try:
+        store = FaceStore(store_dir)
+    except FileNotFoundError:
+        return True
+    return any(not store.has(r.video_id) for r in records)

@@ -1,0 +1,94 @@
+"""Density models: save -> load gives identical scores; higher = more anomalous; no pickle."""
+import numpy as np
+import pytest
+from sklearn.svm import OneClassSVM
+
+from difffake.anomaly.calibrate import calibrate
+from difffake.anomaly.density import DensityModel, _ocsvm_decision
+
+
+def _data(seed=0, n=300, d=20):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)) * np.linspace(2.0, 0.1, d)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kind="gmm", gmm_covariance="full"),
+    dict(kind="gmm", gmm_covariance="diag", pca_dims=8),
+    dict(kind="gmm", gmm_covariance="tied"),
+    dict(kind="ocsvm"),
+    dict(kind="ocsvm", pca_dims=5),
+    dict(kind="knn", knn_k=5),
+])
+def test_save_load_identical_and_outlier_scores_higher(tmp_path, kwargs):
+    X = _data()
+    model = DensityModel(**kwargs).fit(X)
+    test = np.concatenate([_data(seed=1, n=20), np.full((1, X.shape[1]), 8.0)])
+    before = model.score(test)
+    path = model.save(tmp_path / "d.npz")
+    with np.load(path, allow_pickle=False) as data:   # loads without pickle
+        assert "meta" in data.files
+    loaded = DensityModel.load(path)
+    after = loaded.score(test)
+    assert np.allclose(before, after, rtol=1e-10, atol=1e-10)
+    assert after[-1] > np.max(after[:-1])            # the far outlier is the most anomalous
+    assert loaded.info["dim_in"] == X.shape[1]
+
+
+def test_pca_records_explained_variance():
+    model = DensityModel(kind="gmm", pca_dims=4).fit(_data())
+    ev = model.info["pca_explained_variance"]
+    assert 0.0 < ev < 1.0 and model.info["dim_used"] == 4
+
+
+def test_gmm_score_is_negated_log_likelihood():
+    X = _data(n=200, d=5)
+    model = DensityModel(kind="gmm", gmm_components=2).fit(X)
+    assert np.allclose(model.score(X[:10]), -model._gmm_model().score_samples(X[:10]))
+
+
+def test_own_ocsvm_decision_equals_sklearn():
+    X = _data(n=150, d=6)
+    svm = OneClassSVM(kernel="rbf", nu=0.2, gamma="scale").fit(X)
+    Y = _data(seed=3, n=30, d=6) * 1.5
+    ours = _ocsvm_decision(Y, svm.support_vectors_, svm.dual_coef_[0], float(svm.intercept_[0]),
+                           float(svm._gamma))
+    assert np.allclose(ours, svm.decision_function(Y), atol=1e-9)
+
+
+def test_density_errors_are_explicit():
+    with pytest.raises(ValueError, match="at least 2"):
+        DensityModel(kind="knn").fit(np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="unknown density"):
+        DensityModel(kind="iforest")
+    m = DensityModel(kind="knn").fit(_data(n=10, d=3))
+    with pytest.raises(ValueError, match="dims"):
+        m.score(np.zeros((2, 4)))
+
+
+def test_calibration_threshold_hits_target_fpr():
+    rng = np.random.default_rng(0)
+    for n, fpr in [(100, 0.05), (37, 0.1), (20, 0.0), (200, 0.2)]:
+        s = rng.normal(size=n)
+        cal = calibrate(s, target_fpr=fpr)
+        achieved = np.mean(s >= cal.threshold)
+        assert achieved <= fpr + 1e-12
+        assert achieved > fpr - 1.0 / n            # as close as the sample allows
+        assert cal.achieved_fpr == pytest.approx(achieved)
+        assert cal.verdict(float(s.max()) + 1) == "fake"
+        assert cal.verdict(float(s.min()) - 1) == "real"
+        assert cal.verdict(float("nan")) == "unknown"
+
+
+def test_conformal_p_value_bounds_and_monotonicity():
+    s = np.random.default_rng(1).normal(size=50)
+    cal = calibrate(s, 0.05)
+    grid = np.linspace(-5, 5, 201)
+    p = cal.p_value_real(grid)
+    assert np.all(np.diff(p) <= 0)                         # non-increasing in the score
+    assert p[0] == pytest.approx(1.0) and p[-1] == pytest.approx(1 / 51)
+    # by hand: p = (1 + #{cal >= s}) / (n + 1)
+    x = float(np.sort(s)[10])
+    assert cal.p_value_real(x) == pytest.approx((1 + np.sum(s >= x)) / 51)
+    again = type(cal).from_dict(cal.to_dict())
+    assert again.threshold == cal.threshold and np.allclose(again.p_value_real(grid), p)

