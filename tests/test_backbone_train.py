@@ -107,22 +107,39 @@ def test_cpu_preset_trains_checkpoints_resumes_and_exports(tmp_path):
         run(other, out, resume=True)
 
 
+class Interrupted(RuntimeError):
+    pass
+
+
+class CrashingPairs(StandInPairs):
+    """Raises on the first item of epoch 1 after `crash_after` items of that epoch were served."""
+
+    crash_after = None
+
+    def __getitem__(self, i):
+        if self.epoch == 1 and self.crash_after is not None:
+            if self.crash_after == 0:
+                raise Interrupted("simulated kill")
+            type(self).crash_after -= 1
+        return super().__getitem__(i)
+
+
 def test_resume_mid_epoch_matches_an_uninterrupted_run(tmp_path):
     cfg = tiny_cfg("cpu", epochs=2, use_sam=False)
-    full = tmp_path / "full"
-    run(cfg, full)
-    # The interrupted run: stop after epoch 1 (last.json at step 2), then finish.
-    part = tmp_path / "part"
-    run(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=1)), part)
-    run(cfg, part, resume=True)
-    a = {k: v for k, v in Backbone.load(full).state_dict().items()}
-    b = Backbone.load(part).state_dict()
-    # Same data order and same pseudo-fakes; the LR of step 2 differs (schedule length 2 vs 4 steps
-    # in the first half), so compare the history shape rather than exact weights.
-    assert a.keys() == b.keys()
-    ra = list(csv.DictReader(open(full / "metrics.csv")))
-    rb = list(csv.DictReader(open(part / "metrics.csv")))
-    assert [r["step"] for r in ra] == [r["step"] for r in rb] == ["2", "4"]
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, val_max_faces=2))
+    kw = dict(device="cpu", collate_fn=collate)
+    train(cfg, items(4), items(2, prefix="val"), tmp_path / "full", dataset_factory=StandInPairs, **kw)
+    CrashingPairs.crash_after = 2          # epoch 1: its first step (2 pairs) runs, the second dies
+    with pytest.raises(Interrupted):
+        train(cfg, items(4), items(2, prefix="val"), tmp_path / "part", dataset_factory=CrashingPairs, **kw)
+    assert json.loads((tmp_path / "part" / "last.json").read_text())["step"] == 3
+    CrashingPairs.crash_after = None
+    summary = train(cfg, items(4), items(2, prefix="val"), tmp_path / "part", resume=True,
+                    dataset_factory=CrashingPairs, **kw)
+    assert summary["steps"] == 4
+    a, b = Backbone.load(tmp_path / "full").state_dict(), Backbone.load(tmp_path / "part").state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6, msg=k)
 
 
 def test_paper_preset_runs_two_steps_offline(tmp_path):

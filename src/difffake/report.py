@@ -31,29 +31,31 @@ def _figure_png(fig) -> bytes:
 
 
 def timeline_png(result) -> bytes:
-    """Pair scores against time (mid-frame of each pair), with the threshold."""
+    """Pair scores against time (each pair spans its two frames), with the threshold."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 2.8))
-    pairs = np.asarray(result.pairs)
+    pairs = np.asarray(result.pairs, dtype=float).reshape(-1, 2)
     scores = np.asarray(result.pair_scores, dtype=float)
     if len(scores):
-        frames = np.asarray(result.frame_indices)
-        a, b = frames[pairs[:, 0]], frames[pairs[:, 1]]
-        for (x0, x1), s in zip(zip(a, b), scores):
-            ax.plot([x0, x1], [s, s], color="#95a5a6", lw=1, alpha=0.6)
-        mid = (a + b) / 2
-        order = np.argsort(mid)
-        ax.scatter(mid[order], scores[order], s=16, c=scores[order], cmap="coolwarm", zorder=3)
+        for (fa, fb), s in zip(pairs, scores):
+            ax.plot([fa, fb], [s, s], color="#95a5a6", lw=1, alpha=0.6)
+        mid = pairs.mean(axis=1)
+        ax.scatter(mid, scores, s=16, c=scores, cmap="coolwarm", zorder=3, label="frame pair")
+    ref = getattr(result, "reference_pair_scores", None)
+    if ref:
+        face_frames = np.asarray(result.frame_indices)[np.asarray(result.has_face, bool)]
+        ax.plot(face_frames[: len(ref)], ref, color="#8e44ad", lw=1.2, marker=".",
+                label="frame vs reference")
     if result.threshold is not None:
         ax.axhline(result.threshold, color="#c0392b", ls="--", lw=1, label="threshold")
     if result.score is not None:
-        ax.axhline(result.score, color="#2c3e50", lw=1.2, label="video score (mean)")
-    ax.set_xlabel("frame (segment = the two frames of a pair)")
-    ax.set_ylabel("pair score (higher = more fake)")
-    ax.legend(loc="upper right", fontsize=8)
+        ax.axhline(result.score, color="#2c3e50", lw=1.2, label="video score")
+    ax.set_xlabel("frame number (a segment spans the two frames of a pair)")
+    ax.set_ylabel("score (higher = more fake)")
+    ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
     return _figure_png(fig)
 
@@ -69,15 +71,10 @@ def _crop_png(rgb: np.ndarray, size: int = 112) -> bytes:
 
 
 def top_pairs(result, k: int = 4):
-    """The k most anomalous pairs as (score, frame_a, frame_b, pos_a, pos_b)."""
+    """The k most anomalous pairs as (score, frame_a, frame_b)."""
     scores = np.asarray(result.pair_scores, dtype=float)
-    if not len(scores):
-        return []
     order = np.argsort(-scores)[:k]
-    pairs = np.asarray(result.pairs)
-    frames = np.asarray(result.frame_indices)
-    return [(float(scores[i]), int(frames[pairs[i, 0]]), int(frames[pairs[i, 1]]),
-             int(pairs[i, 0]), int(pairs[i, 1])) for i in order]
+    return [(float(scores[i]), int(result.pairs[i][0]), int(result.pairs[i][1])) for i in order]
 
 
 def render_html(results, settings: dict, model_info: dict) -> str:
@@ -129,8 +126,11 @@ def _video_section(r) -> str:
         ("frame pairs scored", str(r.n_pairs)),
         ("time", " · ".join(f"{k} {v:.2f} s" for k, v in (r.timings or {}).items())),
     ]
+    if r.classifier_score is not None:
+        rows.insert(2, ("frame classifier (mean fake probability)", _fmt(r.classifier_score)))
     if getattr(r, "reference_score", None) is not None:
-        rows.insert(2, ("score against the reference", _fmt(r.reference_score)))
+        rows.insert(2, ("score against the reference (compare with the fake score)",
+                        _fmt(r.reference_score)))
     if r.error:
         rows.append(("error", html.escape(r.error)))
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
@@ -139,10 +139,9 @@ def _video_section(r) -> str:
         body += f'<h3>Pair scores over time</h3><img alt="timeline" src="{_png_data_uri(timeline_png(r))}">'
         record = getattr(r, "record", None)
         if record is not None:
-            crops = record.crops
             cells = []
-            for score, fa, fb, pa, pb in top_pairs(r):
-                ca, cb = _position_crop(record, r, pa), _position_crop(record, r, pb)
+            for score, fa, fb in top_pairs(r):
+                ca, cb = _frame_crop(record, fa), _frame_crop(record, fb)
                 if ca is None or cb is None:
                     continue
                 cells.append(
@@ -150,18 +149,12 @@ def _video_section(r) -> str:
                     f'<img src="{_png_data_uri(_crop_png(cb))}"><br>frames {fa} &amp; {fb} · score {score:.3f}</div>')
             if cells:
                 body += "<h3>Most anomalous pairs</h3><div class='pairs'>" + "".join(cells) + "</div>"
-    ref = getattr(r, "reference_view", None)
-    if ref:
-        body += ref
     return f"""<div class="video"><h2>{html.escape(r.video_id)}
 <span class="verdict" style="background:{colour}">{html.escape(r.verdict.upper())}</span></h2>
 <table>{table}</table>{body}</div>"""
 
 
-def _position_crop(record, result, position: int):
-    """Crop for a pair position (positions index result.frame_indices)."""
-    frame = int(np.asarray(result.frame_indices)[position])
+def _frame_crop(record, frame: int):
+    """The face crop of a video frame number, or None."""
     hits = np.flatnonzero(np.asarray(record.frame_indices) == frame)
-    if not len(hits):
-        return None
-    return record.crops[int(hits[0])]
+    return record.crops[int(hits[0])] if len(hits) else None

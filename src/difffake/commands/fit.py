@@ -167,7 +167,16 @@ def run(args) -> int:
             key = vid if vid not in pool else f"{k}:{vid}"
             pool[key] = (store, vid)
     say(f"real pool: {len(pool) + n_excluded} videos in {len(stores)} store(s); {n_excluded} excluded as "
-        f"backbone training videos ({exclude_src or 'none given'}); {len(pool)} left")
+        f"backbone training videos ({exclude_src or 'none given'}; the backbone's validation videos stay: "
+        f"they only chose its checkpoint); {len(pool)} left")
+    # Photos and faceless clips give no pairs: drop them before the split so they
+    # cannot fill the calibration share (reads only has_face, not the crops).
+    need = 1 if cfg.combine == "single" else 2
+    few = [k for k, (store, vid) in pool.items() if store.load(vid, with_crops=False).num_faces < need]
+    for k in few:
+        del pool[k]
+    if few:
+        say(f"{len(few)} pool entries have < {need} face frames (photos, faceless clips) and are not used")
     if len(pool) < 2:
         raise DifffakeError(f"{args.store}: only {len(pool)} real videos left after exclusion; need >= 2")
 

@@ -1,0 +1,156 @@
+"""`difffake scan`: verdicts for videos or photos, as text, JSON lines or an HTML report."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from ..errors import EXIT_INPUT_ERROR, EXIT_OK, MediaError
+
+NAME = "scan"
+HELP = "judge videos or photos: verdict, fake score, p-value that it is real (the main job)"
+
+EXIT_FLAGGED = 1
+EXIT_FLAGGED_AND_FAILED = 5
+
+EPILOG = """exit codes:
+  0  every file was scored and none was judged fake
+  1  at least one file was judged fake (all were scored)
+  3  at least one file could not be scored (unreadable, or no face); none judged fake
+  5  at least one file judged fake AND at least one could not be scored
+  2  bad arguments; 4 unexpected failure"""
+
+
+def add_arguments(p) -> None:
+    import argparse
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = EPILOG
+    p.add_argument("inputs", nargs="+", help="video or image files, or folders to search")
+    p.add_argument("--detector", default=None,
+                   help="detector folder made by `difffake fit` (default: the one shipped with difffake)")
+    p.add_argument("--json", action="store_true", help="one JSON object per file on stdout, as each finishes")
+    p.add_argument("--report", type=Path, default=None, help="write a self-contained HTML report here")
+    p.add_argument("--reference", type=Path, default=None,
+                   help="a trusted photo or video of the same person: suspect frames are also compared with it")
+    p.add_argument("--frames", type=int, default=None, help="frames sampled per video (default: the detector's)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+
+
+def exit_code(results) -> int:
+    flagged = any(r.verdict == "fake" for r in results)
+    failed = any(r.status != "ok" for r in results)
+    if flagged and failed:
+        return EXIT_FLAGGED_AND_FAILED
+    if flagged:
+        return EXIT_FLAGGED
+    return EXIT_INPUT_ERROR if failed else EXIT_OK
+
+
+def _line(r) -> str:
+    t = sum(v for v in r.timings.values() if v)
+    if r.status == "ok":
+        p = "" if r.p_value_real is None else f"p(real)={r.p_value_real:.3f}  "
+        return (f"{r.verdict.upper():7s} score={r.score:+.3f}  {p}faces {r.n_faces}/{r.n_frames}  "
+                f"{t:.1f}s  {r.path}")
+    return f"{'NO FACE' if r.status == 'no_face' else 'ERROR':7s} {r.path}: {r.error}"
+
+
+def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=None):
+    """Yield a ScanResult per (path, video_id); the face record is attached when asked."""
+    from ..faces.pipeline import extract_faces
+    from ..reference import score_against_reference
+
+    for path, vid in jobs:
+        t0 = time.perf_counter()
+        try:
+            record = extract_faces(path, detector.face_cfg, detector.face_detector(), video_id=vid)
+        except MediaError as exc:
+            result = _error_result(path, vid, str(exc))
+            result.timings["faces"] = time.perf_counter() - t0
+            yield result
+            continue
+        faces_s = time.perf_counter() - t0
+        result = detector.scan(path, vid, record=record)
+        result.timings["faces"] = faces_s
+        result.timings.pop("decode", None)  # decoding is interleaved with detection
+        if reference_emb is not None and result.status == "ok":
+            emb = detector.embed_record(record)
+            ref = score_against_reference(detector.anomaly, emb, reference_emb)
+            result.reference_score = ref.score
+            result.reference_pair_scores = [float(v) for v in ref.pair_scores]
+        if keep_records:
+            result.record = record
+        yield result
+
+
+def model_info(detector) -> dict:
+    """What a report says about the model: where it came from and how it was made."""
+    info = {"detector": str(detector.path) if detector.path else "in memory",
+            "backbone": detector.backbone.cfg.name,
+            "input size": detector.backbone.cfg.input_size}
+    if detector.calibration is not None:
+        info["calibration"] = (f"threshold {detector.calibration.threshold:.4f} at target FPR "
+                               f"{detector.anomaly.cfg.target_fpr} on {detector.calibration.n} real videos")
+    info.update({k: v for k, v in detector.info.items() if isinstance(v, (str, int, float))})
+    return info
+
+
+def _error_result(path, vid, message):
+    from ..detector import ScanResult
+    return ScanResult(path=str(path), video_id=vid, status="error", error=message)
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from ..commands.prepare import collect_jobs
+    from ..detector import Detector
+    from ..faces.pipeline import extract_faces
+
+    jobs, problems = collect_jobs(args.inputs)
+    detector = Detector.load(args.detector, device=args.device)
+    if args.frames:
+        detector.face_cfg.num_frames = args.frames
+
+    reference_emb = None
+    if args.reference is not None:
+        try:
+            ref_record = extract_faces(args.reference, detector.face_cfg, detector.face_detector(),
+                                       video_id=args.reference.name)
+        except MediaError as exc:
+            print(f"difffake: error: reference {exc}", file=sys.stderr)
+            return EXIT_INPUT_ERROR
+        if ref_record.num_faces == 0:
+            print(f"difffake: error: reference {args.reference}: no face found", file=sys.stderr)
+            return EXIT_INPUT_ERROR
+        reference_emb = detector.embed_record(ref_record)
+
+    results = [_error_result(p["path"], p["id"], p["reason"]) for p in problems]
+    for r in results:
+        print(json.dumps(r.to_dict()) if args.json else _line(r), flush=True)
+    bar = tqdm(total=len(jobs), desc="scanning", unit="file", disable=None, file=sys.stderr)
+    stream = scan_files(detector, [(j.path, j.video_id) for j in jobs], reference_emb,
+                        keep_records=args.report is not None)
+    for result in stream:
+        results.append(result)
+        bar.update(1)
+        text = json.dumps(result.to_dict()) if args.json else _line(result)
+        (bar.write(text, file=sys.stdout) if not args.json else print(text, flush=True))
+    bar.close()
+
+    if args.report is not None:
+        from ..report import render_html
+        settings = {"frames per video": detector.face_cfg.num_frames,
+                    "face detector": detector.face_cfg.detector,
+                    "pairing": detector.anomaly.cfg.pairing,
+                    "combination": detector.anomaly.cfg.combine,
+                    "density model": detector.anomaly.cfg.density,
+                    "reference": str(args.reference) if args.reference else None}
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(render_html(results, settings, model_info(detector)), encoding="utf-8")
+        print(f"report written to {args.report}", file=sys.stderr)
+    if not results:
+        print("difffake: error: no video or image files found in the inputs", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    return exit_code(results)
