@@ -18,8 +18,17 @@ from difffake.backbone.train import epoch_order, lr_at
 from difffake.config import BackboneConfig
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Small batches: a second thread mostly adds sync cost on a shared 2-core machine.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
-def lite0():
+def lite0(one_thread):
     return Backbone(BackboneConfig(input_size=96)).eval()
 
 

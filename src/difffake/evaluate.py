@@ -105,7 +105,9 @@ def dataset_name(kind: str, root: Path, options: dict) -> str:
     if kind == "ffpp":   # the reader's default compression, named so c23 and c40 runs never mix
         options = {"compression": "c23", **options}
     extra = "".join(f"-{v}" for k, v in sorted(options.items()) if k in ("compression", "split"))
-    return f"{kind}-{Path(root).name}{extra}"
+    root = Path(root)
+    base = root.parent.name if root.suffix.lower() == ".csv" else root.name   # dev/labels.csv -> dev
+    return f"{kind}-{base}{extra}"
 
 
 def prepare_faces(records, store_dir, face_cfg, face_detector=None):

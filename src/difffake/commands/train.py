@@ -33,6 +33,8 @@ def add_arguments(p) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.safetensors")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--seed", type=int, help="random seed (split, init, pseudo-fakes)")
+    p.add_argument("--threads", type=int,
+                   help="torch CPU threads (default: torch's choice; 1 can be faster on a busy machine)")
 
 
 def build_config(args):
@@ -65,6 +67,10 @@ def run(args) -> int:
     from ..faces.store import FaceStore
     from ..synthesis.dataset import load_face_items
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     cfg = build_config(args)
     stores = []
     for root in args.store:
