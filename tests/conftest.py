@@ -126,3 +126,30 @@ def tiny_store(synthetic_videos, face_detector, tmp_path_factory):
 def face_video_writer():
     """write_moving_face_video(path, rgb, num_frames, seed) for tests that need their own videos."""
     return write_moving_face_video
+
+
+# --- a tiny but real detector (untrained backbone), for detector/scan/report tests ---
+DETECTOR_FRAMES = 6
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone():
+    from difffake.backbone.model import Backbone
+    from difffake.config import BackboneConfig
+    # untrained, tiny input: fast, and still a real Backbone with real save/load
+    return Backbone(BackboneConfig(pretrained="none", input_size=48, mean=(0.5,) * 3, std=(0.5,) * 3))
+
+
+@pytest.fixture(scope="session")
+def tiny_detector(tiny_backbone, tiny_store, tmp_path_factory):
+    from difffake.anomaly.calibrate import calibrate
+    from difffake.anomaly.model import AnomalyModel
+    from difffake.config import AnomalyConfig
+    from difffake.detector import Detector, embed_store
+    embs = embed_store(tiny_backbone, tiny_store, cache_dir=tmp_path_factory.mktemp("cache"))
+    videos = [e.emb for e in embs.values()]
+    model = AnomalyModel(AnomalyConfig(density="knn", knn_k=3, pca_dims=None)).fit(videos[:2])
+    cal = calibrate(model.score_videos(videos[2:]), 0.05)
+    return Detector(tiny_backbone, model, cal, FaceConfig(num_frames=DETECTOR_FRAMES), {"made_by": "test"})
+
+

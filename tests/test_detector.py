@@ -15,22 +15,6 @@ from difffake.detector import (Detector, DetectorFileError, ScanResult, backbone
 FRAMES = 6
 
 
-@pytest.fixture(scope="module")
-def tiny_backbone():
-    from difffake.backbone.model import Backbone
-    # untrained, tiny input: fast, and still a real Backbone with real save/load
-    return Backbone(BackboneConfig(pretrained="none", input_size=48, mean=(0.5,) * 3, std=(0.5,) * 3))
-
-
-@pytest.fixture(scope="module")
-def tiny_detector(tiny_backbone, tiny_store, tmp_path_factory):
-    embs = embed_store(tiny_backbone, tiny_store, cache_dir=tmp_path_factory.mktemp("cache"))
-    videos = [e.emb for e in embs.values()]
-    model = AnomalyModel(AnomalyConfig(density="knn", knn_k=3, pca_dims=None)).fit(videos[:2])
-    cal = calibrate(model.score_videos(videos[2:]), 0.05)
-    return Detector(tiny_backbone, model, cal, FaceConfig(num_frames=FRAMES), {"made_by": "test"})
-
-
 def _gray_video(path, frames=6):
     w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
     for _ in range(frames):

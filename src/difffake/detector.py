@@ -77,8 +77,9 @@ def _atomic_write_text(path: Path, text: str) -> None:
 class ScanResult:
     """Outcome of one file. score: higher = more fake (None unless status 'ok').
 
-    status: 'ok' | 'no_face' (fewer face frames than the model needs; see
-    `error` for the count) | 'error' (the file could not be read; `error` says why).
+    status: 'ok' | 'no_face' | 'too_few_faces' (fewer face frames than the model
+    needs, e.g. a photo; see `error` for the count) | 'error' (the file could not
+    be read; `error` says why).
     verdict: 'fake' | 'real' at the stored threshold, 'unknown' unless status 'ok'.
     frame_indices: the sampled frames (video frame numbers); has_face beside them.
     pairs: (frame a, frame b) video frame numbers per pair score; for the
@@ -102,6 +103,8 @@ class ScanResult:
     has_face: list = field(default_factory=list)
     frame_fake_prob: list = field(default_factory=list)
     classifier_score: float | None = None
+    reference_score: float | None = None      # scan --reference: suspect frames vs the trusted reference
+    reference_pair_scores: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     error: str | None = None
 
@@ -225,7 +228,7 @@ class Detector:
             res.frame_fake_prob = [float(v) for v in probs]
             res.classifier_score = float(np.mean(probs))
         if vs.status != "ok":
-            res.status = "no_face"
+            res.status = vs.status  # 'no_face' or 'too_few_faces' (a photo: one frame)
             res.error = (f"{vs.n_frames_with_face} of {record.num_frames} sampled frames have a face; "
                          f"the model needs at least {self.anomaly.min_faces}: no score given")
             return res

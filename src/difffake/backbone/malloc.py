@@ -43,5 +43,7 @@ def reexec_with_malloc_tuning() -> None:
     sys.stderr.flush()
     try:
         os.execve(sys.executable, [sys.executable, "-m", "difffake", *sys.argv[1:]], env)
-    except OSError:
-        return   # run untuned rather than fail
+    except OSError as exc:
+        # Untuned runs are slower, not wrong: say so and go on.
+        print(f"difffake: note: could not restart with malloc tuning ({exc}); running untuned",
+              file=sys.stderr)

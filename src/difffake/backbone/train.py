@@ -15,7 +15,6 @@ Run folder:
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import logging
@@ -204,6 +203,8 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
             with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = model(images)
                 loss = F.cross_entropy(logits.float(), labels)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{out}: loss became {loss.item()} at step {state['step']}")
             loss.backward()
             if tc.use_sam:
                 optimizer.first_step()
@@ -215,16 +216,18 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
             else:
                 optimizer.step()
             optimizer.zero_grad()
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"{out}: loss became {loss.item()} at step {state['step']}")
             state["step"] += 1
             n = labels.numel()
             loss_sum += loss.item() * n
             correct += int((logits.argmax(1) == labels).sum())
             seen += n
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", auc=f"{last_auc:.3f}", lr=f"{lr:.2e}")
-            if state["step"] % tc.save_every_steps == 0 and state["step"] % steps_per_epoch:
-                save_training_state(last, model, optimizer, checkpoint_meta())
+            if state["step"] % tc.save_every_steps == 0:
+                if bar.disable:   # no TTY (nohup, CI): a log line instead of the bar
+                    log.info("step %d/%d loss %.4f lr %.2e %.1f img/s", state["step"], total,
+                             loss_sum / seen, lr, seen / (time.perf_counter() - t0))
+                if state["step"] % steps_per_epoch:
+                    save_training_state(last, model, optimizer, checkpoint_meta())
         bar.close()
         train_seconds = time.perf_counter() - t0
         metrics = evaluate(model, val_loader, dev, channels_last, amp_dtype)

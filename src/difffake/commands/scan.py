@@ -51,9 +51,32 @@ def _line(r) -> str:
     t = sum(v for v in r.timings.values() if v)
     if r.status == "ok":
         p = "" if r.p_value_real is None else f"p(real)={r.p_value_real:.3f}  "
-        return (f"{r.verdict.upper():7s} score={r.score:+.3f}  {p}faces {r.n_faces}/{r.n_frames}  "
+        ref = "" if r.reference_score is None else f"vs-reference={r.reference_score:+.3f}  "
+        return (f"{r.verdict.upper():7s} score={r.score:+.3f}  {p}{ref}faces {r.n_faces}/{r.n_frames}  "
                 f"{t:.1f}s  {r.path}")
-    return f"{'NO FACE' if r.status == 'no_face' else 'ERROR':7s} {r.path}: {r.error}"
+    label = {"error": "ERROR", "no_face": "NO FACE", "too_few_faces": "TOO FEW"}.get(r.status, r.status)
+    return f"{label:7s} {r.path}: {r.error}"
+
+
+def collect_inputs(inputs) -> tuple[list[tuple[str, str]], list[dict]]:
+    """(path, video id) of every media file; a file given by name keeps its path as id,
+    a file found in a folder gets its path relative to that folder."""
+    from ..faces.video import MEDIA_EXTENSIONS
+
+    jobs, problems = [], []
+    for raw in inputs:
+        root = Path(raw)
+        if root.is_dir():
+            found = [(str(p), p.relative_to(root).as_posix()) for p in sorted(root.rglob("*"))
+                     if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS]
+            if not found:
+                problems.append(dict(id=str(root), path=str(root), reason="no video or image files in this folder"))
+            jobs.extend(found)
+        elif root.exists():
+            jobs.append((str(root), str(raw)))
+        else:
+            problems.append(dict(id=str(raw), path=str(raw), reason="no such file or folder"))
+    return jobs, problems
 
 
 def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=None):
@@ -77,7 +100,7 @@ def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=
         if reference_emb is not None and result.status == "ok":
             emb = detector.embed_record(record)
             ref = score_against_reference(detector.anomaly, emb, reference_emb)
-            result.reference_score = ref.score
+            result.reference_score = float(ref.score)
             result.reference_pair_scores = [float(v) for v in ref.pair_scores]
         if keep_records:
             result.record = record
@@ -104,11 +127,10 @@ def _error_result(path, vid, message):
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..commands.prepare import collect_jobs
     from ..detector import Detector
     from ..faces.pipeline import extract_faces
 
-    jobs, problems = collect_jobs(args.inputs)
+    jobs, problems = collect_inputs(args.inputs)
     detector = Detector.load(args.detector, device=args.device)
     if args.frames:
         detector.face_cfg.num_frames = args.frames
@@ -130,7 +152,7 @@ def run(args) -> int:
     for r in results:
         print(json.dumps(r.to_dict()) if args.json else _line(r), flush=True)
     bar = tqdm(total=len(jobs), desc="scanning", unit="file", disable=None, file=sys.stderr)
-    stream = scan_files(detector, [(j.path, j.video_id) for j in jobs], reference_emb,
+    stream = scan_files(detector, jobs, reference_emb,
                         keep_records=args.report is not None)
     for result in stream:
         results.append(result)

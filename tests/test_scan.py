@@ -1,0 +1,93 @@
+"""`difffake scan`: text, JSON lines, exit codes, HTML report, reference view."""
+import json
+import re
+
+import pytest
+
+from difffake.cli import main
+from difffake.commands.scan import exit_code
+from difffake.detector import Detector, ScanResult
+
+
+@pytest.fixture(scope="module")
+def saved_detector(tiny_detector, tmp_path_factory):
+    return tiny_detector.save(tmp_path_factory.mktemp("detector"))
+
+
+def _result(status="ok", verdict="real"):
+    return ScanResult(path="x", video_id="x", status=status, verdict=verdict)
+
+
+@pytest.mark.parametrize("results, code", [
+    ([_result()], 0),
+    ([_result(verdict="fake"), _result()], 1),
+    ([_result(), _result(status="error")], 3),
+    ([_result(status="too_few_faces")], 3),
+    ([_result(verdict="fake"), _result(status="no_face")], 5),
+])
+def test_exit_code_says_flagged_or_failed(results, code):
+    assert exit_code(results) == code
+
+
+def test_library_api_scans_a_video(saved_detector, synthetic_videos):
+    det = Detector.load(saved_detector)
+    res = det.scan((synthetic_videos / "astro_0.mp4"))
+    assert res.status == "ok" and res.verdict in ("real", "fake")
+    assert res.n_pairs == len(res.pair_scores) > 0
+    assert res.score == pytest.approx(sum(res.pair_scores) / len(res.pair_scores))
+    assert (res.verdict == "fake") == (res.score >= res.threshold)
+    assert 0 < res.p_value_real <= 1
+
+
+def test_json_lines_one_per_file_and_bad_file_does_not_stop_batch(saved_detector, synthetic_videos,
+                                                                 tmp_path, capsys):
+    bad = tmp_path / "broken.mp4"
+    bad.write_text("not a video")
+    code = main(["scan", str(bad), str((synthetic_videos / "astro_0.mp4")), str((synthetic_videos / "astro_1.mp4")),
+                 "--detector", str(saved_detector), "--json"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert [r["status"] for r in lines] == ["error", "ok", "ok"]
+    assert "broken.mp4" in lines[0]["error"]
+    assert code in (3, 5)  # one file failed; 5 if a synthetic video was also flagged
+    assert all(isinstance(r["score"], float) for r in lines[1:])
+
+
+def test_text_output_and_missing_input(saved_detector, synthetic_videos, tmp_path, capsys):
+    code = main(["scan", str((synthetic_videos / "astro_0.mp4")), str(tmp_path / "nope.mp4"),
+                 "--detector", str(saved_detector)])
+    out = capsys.readouterr().out
+    assert re.search(r"(REAL|FAKE)\s+score=[+-]\d", out)
+    assert "nope.mp4: no such file or folder" in out
+    assert code in (3, 5)
+
+
+def test_html_report_is_self_contained(saved_detector, synthetic_videos, tmp_path, capsys):
+    report = tmp_path / "out" / "report.html"
+    main(["scan", str((synthetic_videos / "astro_0.mp4")), "--detector", str(saved_detector), "--report", str(report)])
+    page = report.read_text()
+    assert "<html" in page and "difffake scan report" in page
+    assert page.count("data:image/png;base64,") >= 3   # timeline + at least one pair of crops
+    assert not re.search(r'src="(?!data:)', page)       # nothing fetched from elsewhere
+    assert re.search(r">(REAL|FAKE)<", page)
+    assert "Most anomalous pairs" in page
+
+
+def test_reference_adds_a_second_view(saved_detector, synthetic_videos, capsys, tmp_path):
+    report = tmp_path / "ref.html"
+    main(["scan", str((synthetic_videos / "astro_0.mp4")), "--detector", str(saved_detector), "--json",
+          "--reference", str((synthetic_videos / "astro_1.mp4")), "--report", str(report)])
+    line = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert isinstance(line["reference_score"], float)
+    assert len(line["reference_pair_scores"]) == line["n_faces"]
+    assert "score against the reference" in report.read_text()
+
+
+def test_reference_without_face_is_a_clear_error(saved_detector, synthetic_videos, tmp_path, capsys):
+    import cv2
+    import numpy as np
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((200, 200, 3), 90, np.uint8))
+    code = main(["scan", str((synthetic_videos / "astro_0.mp4")), "--detector", str(saved_detector),
+                 "--reference", str(blank)])
+    assert code == 3
+    assert "blank.png: no face found" in capsys.readouterr().err
