@@ -97,6 +97,7 @@ h1 {{ margin-bottom: 0; }} .sub {{ color: #666; margin-top: .2em; }}
 table {{ border-collapse: collapse; }} th, td {{ text-align: left; padding: .15em .8em .15em 0; vertical-align: top; }}
 th {{ color: #555; font-weight: 600; }} .pairs img {{ border-radius: 4px; margin-right: 2px; }}
 .pair {{ display: inline-block; margin: 0 1.2em .8em 0; text-align: center; font-size: .85em; color: #444; }}
+.summary td, .summary th {{ border-bottom: 1px solid #eee; padding: .3em .8em .3em 0; }}
 .note {{ color: #666; font-size: .9em; }} details {{ margin-top: 1em; }}
 </style></head><body>
 <h1>difffake scan report</h1>
@@ -104,6 +105,7 @@ th {{ color: #555; font-weight: 600; }} .pairs img {{ border-radius: 4px; margin
 <p class="note">Score: how unnatural the change between frames of the same face is, under a model of
 natural change learned from real videos only (higher = more likely fake). p(real): share of
 calibration real videos that scored at least as high. A verdict is a screening aid, not proof.</p>
+{summary_table(results) if len(results) > 1 else ""}
 {''.join(sections)}
 <details><summary>Settings and model</summary>
 <h3>Settings</h3><table>{settings_rows}</table>
@@ -113,6 +115,25 @@ calibration real videos that scored at least as high. A verdict is a screening a
 
 def _fmt(v, spec=".3f"):
     return "–" if v is None else format(v, spec)
+
+
+STATUS_BADGES = {"error": "unreadable", "no_face": "no face", "too_few_faces": "too few faces"}
+
+
+def _badge(r) -> str:
+    return r.verdict if r.status == "ok" else STATUS_BADGES.get(r.status, r.status)
+
+
+def summary_table(results) -> str:
+    """One row per video, so a batch can be read at a glance."""
+    rows = "".join(
+        f"<tr><td>{html.escape(r.video_id)}</td>"
+        f"<td><span class='verdict' style='background:{VERDICT_COLOURS.get(r.verdict, '#7f8c8d')}'>"
+        f"{html.escape(_badge(r).upper())}</span></td>"
+        f"<td>{_fmt(r.score)}</td><td>{_fmt(r.p_value_real)}</td><td>{r.n_faces} / {r.n_frames}</td></tr>"
+        for r in results)
+    return ("<table class='summary'><tr><th>video</th><th>verdict</th><th>fake score</th>"
+            f"<th>p(real)</th><th>faces</th></tr>{rows}</table>")
 
 
 def _video_section(r) -> str:
@@ -150,7 +171,7 @@ def _video_section(r) -> str:
             if cells:
                 body += "<h3>Most anomalous pairs</h3><div class='pairs'>" + "".join(cells) + "</div>"
     return f"""<div class="video"><h2>{html.escape(r.video_id)}
-<span class="verdict" style="background:{colour}">{html.escape(r.verdict.upper())}</span></h2>
+<span class="verdict" style="background:{colour}">{html.escape(_badge(r).upper())}</span></h2>
 <table>{table}</table>{body}</div>"""
 
 
