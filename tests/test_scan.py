@@ -91,3 +91,11 @@ def test_reference_without_face_is_a_clear_error(saved_detector, synthetic_video
                  "--reference", str(blank)])
     assert code == 3
     assert "blank.png: no face found" in capsys.readouterr().err
+
+
+def test_package_exposes_detector_lazily():
+    import subprocess
+    import sys
+    code = ("import sys, difffake; assert 'torch' not in sys.modules; "
+            "d = difffake.Detector; assert d.__name__ == 'Detector'")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,128 @@
+"""Seconds per dev video, split into decode / faces / embed / score.
+
+Two configurations in the same run, on the same videos:
+- difffake default: the shipped detector (32 frames, Lite0 @ 160), each frame
+  embedded once and pairs formed from the embeddings;
+- paper: 40 frames, EfficientNet-B4 @ 224, and each frame embedded once per
+  pair it takes part in (two images per pair), as the paper's code does. B4
+  weights are random here (nothing can be downloaded): the cost is the same.
+  Its GMM (3 components, full covariance, no PCA, 1792 dims) is fitted on
+  random features: scoring cost does not depend on what was fitted.
+
+decode = decoding the sampled frames alone (a separate pass); faces = face
+extraction (decode + detection + crops) minus decode; embed; score = pairs,
+combination and density.
+
+    python benchmarks/bench_scan.py [--every 4] [--out benchmarks/results/scan.md]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from difffake.anomaly.model import AnomalyModel
+from difffake.backbone.model import Backbone
+from difffake.config import AnomalyConfig, BackboneConfig, FaceConfig
+from difffake.datasets import load_dataset
+from difffake.detector import Detector
+from difffake.faces.pipeline import detector_for, extract_faces
+from difffake.faces.video import iter_frames
+
+DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev"
+
+
+def dev_videos(every: int) -> list[Path]:
+    records = load_dataset("csv", DEV / "labels.csv")
+    return [r.path for r in records][::every]
+
+
+def paper_model():
+    backbone = Backbone(BackboneConfig(name="tf_efficientnet_b4.ap_in1k", pretrained="none", input_size=224,
+                                       mean=(0.5,) * 3, std=(0.5,) * 3))
+    anomaly = AnomalyModel(AnomalyConfig(pca_dims=None, gmm_max_iter=3))
+    anomaly.fit([np.random.default_rng(k).normal(size=(40, backbone.embedding_size)) for k in range(60)])
+    return backbone, anomaly
+
+
+def time_video(path, face_cfg, face_detector, embed, anomaly) -> dict:
+    t = time.perf_counter()
+    for _ in iter_frames(path, face_cfg.num_frames):
+        pass
+    decode = time.perf_counter() - t
+    t = time.perf_counter()
+    record = extract_faces(path, face_cfg, face_detector)
+    faces = time.perf_counter() - t - decode
+    t = time.perf_counter()
+    emb, pairs = embed(record)
+    embed_s = time.perf_counter() - t
+    t = time.perf_counter()
+    if pairs is None:
+        anomaly.score_video(emb)
+    else:   # paper: embeddings already per pair position
+        from difffake.anomaly.combine import combine
+        anomaly.density.score(combine(emb[0::2], emb[1::2], anomaly.cfg.combine))
+    score = time.perf_counter() - t
+    return {"decode": decode, "faces": max(faces, 0.0), "embed": embed_s, "score": score,
+            "n_faces": record.num_faces}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--every", type=int, default=4, help="take every k-th dev video")
+    ap.add_argument("--detector", default=None, help="detector folder (default: the shipped one)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "scan.md"))
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    videos = dev_videos(args.every)
+
+    det = Detector.load(args.detector)
+    b4, paper_anomaly = paper_model()
+
+    def embed_default(record):
+        return det.embed_record(record), None
+
+    def embed_paper(record):
+        # Each pair's two frames go through the network, frames shared by pairs included.
+        crops = [record.crops[i] for i in record.face_positions()]
+        pairs = paper_anomaly.pairs_for(len(crops))
+        flat = [crops[i] for pair in pairs for i in pair]
+        return b4.embed_crops(flat, batch_size=32), pairs
+
+    configs = {
+        "difffake default (32 frames, Lite0 @ 160, each frame embedded once)":
+            (det.face_cfg, embed_default, det.anomaly),
+        "paper (40 frames, B4 @ 224, each frame embedded per pair)":
+            (FaceConfig(num_frames=40), embed_paper, paper_anomaly),
+    }
+    face_detector = detector_for(det.face_cfg)
+    totals = {name: [] for name in configs}
+    for i, path in enumerate(videos):
+        for name, (face_cfg, embed, anomaly) in configs.items():   # interleaved: same load for both
+            totals[name].append(time_video(path, face_cfg, face_detector, embed, anomaly))
+        print(f"{i + 1}/{len(videos)} {path.name}", flush=True)
+
+    lines = ["# Seconds per dev video, by stage", "",
+             f"`python benchmarks/bench_scan.py --every {args.every}`: {len(videos)} dev videos "
+             f"(every {args.every}th of dev/labels.csv), {args.threads} torch threads, {os.cpu_count()} cores, "
+             f"{platform.machine()}, malloc tuning {'on' if os.environ.get('MALLOC_MMAP_MAX_') else 'off'}. "
+             "Mean seconds per video; the two configurations ran interleaved on the same videos.", "",
+             "| configuration | decode | faces | embed | score | total | videos/min |", "|---|---|---|---|---|---|---|"]
+    for name, rows in totals.items():
+        m = {k: float(np.mean([r[k] for r in rows])) for k in ("decode", "faces", "embed", "score")}
+        total = sum(m.values())
+        lines.append(f"| {name} | {m['decode']:.2f} | {m['faces']:.2f} | {m['embed']:.2f} | "
+                     f"{m['score']:.3f} | {total:.2f} | {60 / total:.1f} |")
+    text = "\n".join(lines) + "\n"
+    Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
