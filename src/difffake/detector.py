@@ -29,7 +29,8 @@ from .anomaly.calibrate import Calibration
 from .anomaly.density import versions as _anomaly_versions
 from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
 from .config import AnomalyConfig, FaceConfig
-from .errors import DifffakeError, MediaError
+from .errors import FileError, MediaError
+from .fileio import atomic_write_text, sha256_file
 
 log = logging.getLogger("difffake.detector")
 
@@ -39,21 +40,8 @@ REQUIRED_FILES = ("backbone.safetensors", "backbone.json", DENSITY_FILE)
 DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 
-class DetectorFileError(DifffakeError):
+class DetectorFileError(FileError):
     """A detector folder is missing, incomplete or was modified after saving."""
-
-    def __init__(self, path, reason: str):
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
-
-
-def sha256_file(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _json_default(value):
@@ -64,13 +52,6 @@ def _json_default(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -143,7 +124,7 @@ class Detector:
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "checksums": {name: sha256_file(directory / name) for name in REQUIRED_FILES},
         }
-        _atomic_write_text(directory / MODEL_JSON,
+        atomic_write_text(directory / MODEL_JSON,
                            json.dumps(model, indent=2, sort_keys=True, default=_json_default))
         self.path = directory
         return directory

@@ -13,13 +13,17 @@ class DifffakeError(Exception):
     """Base class: every message names the file and the reason."""
 
 
-class MediaError(DifffakeError):
-    """A file could not be decoded as a video or image."""
+class FileError(DifffakeError):
+    """A file (or folder) is unusable; the message is 'path: reason'."""
 
     def __init__(self, path, reason: str):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class MediaError(FileError):
+    """A file could not be decoded as a video or image."""
 
 
 class SettingsMismatch(DifffakeError):

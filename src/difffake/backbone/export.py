@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import tempfile
@@ -16,24 +15,16 @@ import torch
 
 from .. import __version__
 from ..config import BackboneConfig
-from ..errors import DifffakeError
+from ..errors import FileError
+from ..fileio import atomic_write_text, sha256_file
 
 WEIGHTS = "backbone.safetensors"
 META = "backbone.json"
 FORMAT = 1
 
 
-class BackboneFileError(DifffakeError):
-    def __init__(self, path, reason: str):
-        super().__init__(f"{path}: {reason}")
-
-
-def sha256_file(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+class BackboneFileError(FileError):
+    """A backbone folder is missing, incomplete or was modified after saving."""
 
 
 def versions() -> dict:
@@ -44,13 +35,6 @@ def versions() -> dict:
 def state_to_cpu(state: dict) -> dict:
     # safetensors refuses shared or non-contiguous storage.
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def atomic_save_safetensors(tensors: dict, path: Path, metadata: dict | None = None) -> None:

@@ -191,7 +191,7 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
         last_auc = state["history"][-1]["val_auc"] if state["history"] else float("nan")
         bar = tqdm(loader, total=steps_per_epoch - done, desc=f"epoch {epoch + 1}/{tc.epochs}",
                    disable=None, dynamic_ncols=True)
-        loss_sum, correct, seen, images_seen = 0.0, 0, 0, 0
+        loss_sum, correct, seen = 0.0, 0, 0
         for images, labels in bar:
             lr = lr_at(state["step"], total, tc.lr, tc.decay_start)
             for group in optimizer.param_groups:

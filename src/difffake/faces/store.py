@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from ..errors import SettingsMismatch
+from ..fileio import atomic_write_bytes
 
 
 @dataclass
@@ -88,7 +89,7 @@ class FaceStore:
             self.settings = stored
         elif settings is not None:
             self.root.mkdir(parents=True, exist_ok=True)
-            _atomic_write_bytes(path, json.dumps(settings, indent=2, sort_keys=True).encode())
+            atomic_write_bytes(path, json.dumps(settings, indent=2, sort_keys=True).encode())
             self.settings = dict(settings)
         else:
             raise FileNotFoundError(f"{self.root}: not a face store (no {self.SETTINGS})")
@@ -156,10 +157,3 @@ class FaceStore:
 def _comparable(settings: dict) -> dict:
     # JSON turns tuples into lists; compare in that form.
     return json.loads(json.dumps(settings, sort_keys=True))
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
