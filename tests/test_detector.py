@@ -6,9 +6,6 @@ import cv2
 import numpy as np
 import pytest
 
-from difffake.anomaly.calibrate import calibrate
-from difffake.anomaly.model import AnomalyModel
-from difffake.config import AnomalyConfig, BackboneConfig, FaceConfig
 from difffake.detector import (Detector, DetectorFileError, ScanResult, backbone_fingerprint,
                                embed_store)
 
@@ -114,7 +111,8 @@ def test_fit_command_excludes_training_ids_and_holds_out_calibration(tiny_backbo
     (run / "split.json").write_text(json.dumps({"train": [ids[0]], "val": []}))
     out = tmp_path / "det"
     code = main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(out),
-                 "--density", "knn", "--knn-k", "2", "--pca", "0", "--cache", str(tmp_path / "c")])
+                 "--density", "knn", "--knn-k", "2", "--pca", "0", "--cache", str(tmp_path / "c"),
+                 "--calibration", "holdout"])
     assert code == 0
     err = capsys.readouterr().err
     assert "1 excluded" in err and "split:" in err

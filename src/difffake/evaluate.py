@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .anomaly.calibrate import Calibration, calibrate
+from .anomaly.crossfit import crossfit
 from .anomaly.model import AnomalyModel
 from .config import AnomalyConfig
 
@@ -349,8 +350,17 @@ def variant_name(cfg: AnomalyConfig) -> str:
     return name
 
 
-def fit_variant(cfg: AnomalyConfig, fit_embs: list, cal_embs: list) -> tuple[AnomalyModel, Calibration | None]:
-    """Fit a variant on the fit reals and calibrate it on the held-out reals (never test labels)."""
+def fit_variant(cfg: AnomalyConfig, fit_embs: list, cal_embs: list,
+                folds=None) -> tuple[AnomalyModel, Calibration | None]:
+    """Fit a variant on the fit reals and calibrate it on the held-out reals (never test labels).
+
+    With `folds` (one per fit video: a crossfit detector's), the variant is
+    cross-fitted like the detector: final model on all fit reals, calibration
+    on their out-of-fold scores; cal_embs are then unused (the same videos).
+    """
+    if folds is not None:
+        cf = crossfit(cfg, fit_embs, folds)
+        return cf.model, cf.calibration
     model = AnomalyModel(cfg).fit(fit_embs)
     cal = None
     if cal_embs:
@@ -360,8 +370,16 @@ def fit_variant(cfg: AnomalyConfig, fit_embs: list, cal_embs: list) -> tuple[Ano
     return model, cal
 
 
+def variant_folds(info: dict) -> list | None:
+    """Fold per info['fit_ids'] entry for a crossfit detector's model.json info, else None
+    (fit_embeddings returns the fit embeddings in that order)."""
+    if info.get("calibration_method") != "crossfit":
+        return None
+    return [int(info["fold_of"][v]) for v in info["fit_ids"]]
+
+
 def variant_scorers(variants: list, fit_embs: list, cal_embs: list, cal_probs: list | None = None,
-                    target_fpr: float = 0.05) -> dict:
+                    target_fpr: float = 0.05, folds=None) -> dict:
     """{name: (scorer, threshold)} for AnomalyConfigs and 'classifier'."""
     out = {}
     for v in variants:
@@ -373,7 +391,7 @@ def variant_scorers(variants: list, fit_embs: list, cal_embs: list, cal_probs: l
                     thr = calibrate(vals, target_fpr).threshold
             out["classifier (backbone mean P(fake))"] = (classifier_scorer, thr)
             continue
-        model, cal = fit_variant(v, fit_embs, cal_embs)
+        model, cal = fit_variant(v, fit_embs, cal_embs, folds)
         out[variant_name(v)] = (anomaly_scorer(model), cal.threshold if cal else None)
     return out
 
@@ -495,7 +513,7 @@ def evaluate(detector, datasets: list[tuple[str, Path, dict]], out_dir, store_ba
     scorers = {"detector": (anomaly_scorer(detector.anomaly), threshold)}
     if variants:
         scorers.update(variant_scorers(variants, fit_embs or [], cal_embs or [], cal_probs,
-                                       detector.anomaly.cfg.target_fpr))
+                                       detector.anomaly.cfg.target_fpr, variant_folds(detector.info)))
     for kind, root, options in datasets:
         name = dataset_name(kind, root, options)
         records = load_dataset(kind, root, **options)
@@ -511,8 +529,8 @@ def evaluate(detector, datasets: list[tuple[str, Path, dict]], out_dir, store_ba
         write_unscored(items, scored, ds_dir)
         plot_rocs(ds_subsets, items, scored, ds_dir, "detector")
         notes = [UNSCORED_RULE, f"{len(records)} videos read from {root} ({kind})",
-                 "balanced acc / FPR / TPR at the stored threshold (held-out real videos, "
-                 "never test labels)"]
+                 "balanced acc / FPR / TPR at the stored threshold (set on real calibration videos "
+                 "- held out, or out-of-fold with crossfit - never on test labels)"]
         write_table(rows, ds_dir, "table", f"{name}", notes)
         all_rows += rows
         summary["datasets"].append({"name": name, "kind": kind, "root": str(root), "videos": len(records),

@@ -5,8 +5,13 @@ MINUS the videos the backbone trained on: a density fitted on its own training
 videos measures "seen before", not "real" (FINDINGS). By default the training
 ids are read from the backbone's run folder (train_ids.txt, else split.json
 "train"); --exclude-ids FILE overrides. The pool is then split by person /
-source group (difffake.backbone.split.group_key) into fit videos and HELD-OUT
-calibration videos, which set the threshold and the conformal p-values.
+source group (difffake.backbone.split.group_key) for calibration:
+- crossfit (default): K folds of whole groups; each video gets an out-of-fold
+  score from a model fitted on the other folds; the final density is fitted on
+  the WHOLE pool and calibrated on those out-of-fold scores (n_cal = pool size).
+  With ~50 unseen reals a 30% hold-out leaves ~15 calibration videos (p-values
+  in steps of 1/16) and takes 30% of the density's data (difffake.anomaly.crossfit).
+- holdout: fit videos and HELD-OUT calibration videos (--calibration-fraction).
 """
 from __future__ import annotations
 
@@ -42,6 +47,12 @@ def add_arguments(p):
                    help="hold out calibration videos by person/source group (default) or per video")
     p.add_argument("--split-by-group", dest="split_by", action="store_const", const="group",
                    help="alias of --split-by group")
+    p.add_argument("--calibration", choices=("crossfit", "holdout"), default=None,
+                   help="crossfit (default): K group folds give every pool video an out-of-fold score, "
+                        "the final model is fitted on all of them; holdout: a separate calibration "
+                        "share (--calibration-fraction); --cal-ids-file implies holdout")
+    p.add_argument("--folds", type=int, default=5, metavar="K",
+                   help="cross-fitting folds (whole groups per fold; fewer if fewer groups; default 5)")
     p.add_argument("--cal-ids-file", metavar="F", help="explicit calibration ids (overrides the split)")
     p.add_argument("--calibration-fraction", type=float, default=None)
     p.add_argument("--combine", choices=("abs", "sub", "sq", "cube", "single"))
@@ -111,12 +122,10 @@ def is_excluded(video_id: str, exclude: set, exclude_names: set) -> bool:
 def split_pool(ids, fraction: float, seed: int, by: str = "group"):
     """(fit ids, calibration ids, groups dict): whole groups go to calibration
     (shuffled by seed) until it holds >= fraction of the videos; both sides non-empty."""
-    from ..backbone.split import group_key
+    from ..anomaly.crossfit import group_videos
 
     ids = sorted(ids)
-    groups: dict[str, list[str]] = {}
-    for vid in ids:
-        groups.setdefault(group_key(vid) if by == "group" else vid, []).append(vid)
+    groups = group_videos(ids, by)
     if len(groups) < 2:
         raise DifffakeError(f"cannot hold out calibration videos: the {len(ids)} pool videos form "
                             f"{len(groups)} group(s); add real videos or pass --cal-ids-file")
@@ -134,10 +143,8 @@ def split_pool(ids, fraction: float, seed: int, by: str = "group"):
 
 
 def run(args) -> int:
-    from ..anomaly.calibrate import calibrate
-    from ..anomaly.model import AnomalyModel
     from ..backbone.model import Backbone
-    from ..detector import Detector, backbone_fingerprint, embed_store
+    from ..detector import Detector, backbone_fingerprint
     from ..faces.store import FaceStore
 
     cfg = anomaly_config(args)
@@ -180,31 +187,20 @@ def run(args) -> int:
     if len(pool) < 2:
         raise DifffakeError(f"{args.store}: only {len(pool)} real videos left after exclusion; need >= 2")
 
-    if args.cal_ids_file:
-        cal_ids = sorted(set(read_id_list(args.cal_ids_file)) & set(pool))
-        fit_ids = sorted(set(pool) - set(cal_ids))
-        split_rule, n_groups = f"explicit calibration ids from {args.cal_ids_file}", None
+    method = args.calibration or ("holdout" if args.cal_ids_file else "crossfit")
+    if method == "crossfit" and args.cal_ids_file:
+        raise DifffakeError("--cal-ids-file needs --calibration holdout (crossfit calibrates on every pool video)")
+    # Embedded once (after the split, so split errors come first) and shared by every fold.
+    embed = lambda: _embed_pool(backbone, pool, fingerprint, args.cache)
+    if method == "crossfit":
+        model, calibration, fit_info = _fit_crossfit(cfg, pool, embed, args.folds, args.split_by, say)
     else:
-        fit_ids, cal_ids, groups = split_pool(pool, cfg.calibration_fraction, cfg.seed, args.split_by)
-        n_groups = len(groups)
-        split_rule = (f"whole {'person/source groups (backbone.split.group_key)' if args.split_by == 'group' else 'videos'}"
-                      f" held out for calibration until >= {cfg.calibration_fraction:.0%} of the pool, seed {cfg.seed}")
-    if not fit_ids or not cal_ids:
-        raise DifffakeError(f"split left {len(fit_ids)} fit and {len(cal_ids)} calibration videos; need both")
-    say(f"split: {len(fit_ids)} fit videos, {len(cal_ids)} calibration videos"
-        + (f" ({n_groups} groups)" if n_groups else "") + f"; {split_rule}")
-
-    emb = _embed_pool(backbone, pool, fingerprint, args.cache)
-    model = AnomalyModel(cfg).fit([emb[k] for k in fit_ids], ids=fit_ids)
-    cal_scores = model.score_videos([emb[k] for k in cal_ids])
-    usable = [k for k, s in zip(cal_ids, cal_scores) if np.isfinite(s)]
-    calibration = calibrate(cal_scores, cfg.target_fpr, ids=usable)
+        model, calibration, fit_info = _fit_holdout(cfg, pool, embed, args, say)
     info = {
         "made_by": "difffake fit", "argv": sys.argv[1:], "backbone_dir": str(bdir),
         "backbone_fingerprint": fingerprint, "backbone_training": getattr(backbone, "info", {}),
         "stores": [str(s.root) for s in stores], "excluded_training_ids": n_excluded,
-        "exclude_source": exclude_src, "split_rule": split_rule, "fit_ids": fit_ids, "cal_ids": cal_ids,
-        "cal_unscored": sorted(set(cal_ids) - set(usable)),
+        "exclude_source": exclude_src, **fit_info,
     }
     det = Detector(backbone, model, calibration, face_cfg, info)
     det.save(args.out)
@@ -213,10 +209,70 @@ def run(args) -> int:
         f"{model.info['n_videos']} videos ({model.info['n_videos_skipped']} skipped: < {model.min_faces} faces)"
         + (f"; PCA {d['pca_dims']} dims keep {d['pca_explained_variance']:.1%} of the variance"
            if "pca_dims" in d else ""))
-    say(f"calibration: {calibration.n} held-out real videos, threshold {calibration.threshold:.4g} "
+    what = "out-of-fold scores of the pool's" if method == "crossfit" else "held-out"
+    say(f"calibration: {calibration.n} {what} real videos, threshold {calibration.threshold:.4g} "
         f"(target FPR {calibration.target_fpr:.0%}, achieved {calibration.achieved_fpr:.1%})")
     say(f"detector written to {args.out}")
     return EXIT_OK
+
+
+def _split_rule(by: str) -> str:
+    return "person/source groups (backbone.split.group_key)" if by == "group" else "videos"
+
+
+def _fit_holdout(cfg, pool: dict, embed, args, say):
+    """Density on the fit videos, calibration on HELD-OUT pool videos (the original rule)."""
+    from ..anomaly.calibrate import calibrate
+    from ..anomaly.model import AnomalyModel
+
+    if args.cal_ids_file:
+        cal_ids = sorted(set(read_id_list(args.cal_ids_file)) & set(pool))
+        fit_ids = sorted(set(pool) - set(cal_ids))
+        split_rule, n_groups = f"explicit calibration ids from {args.cal_ids_file}", None
+    else:
+        fit_ids, cal_ids, groups = split_pool(pool, cfg.calibration_fraction, cfg.seed, args.split_by)
+        n_groups = len(groups)
+        split_rule = (f"whole {_split_rule(args.split_by)}"
+                      f" held out for calibration until >= {cfg.calibration_fraction:.0%} of the pool, seed {cfg.seed}")
+    if not fit_ids or not cal_ids:
+        raise DifffakeError(f"split left {len(fit_ids)} fit and {len(cal_ids)} calibration videos; need both")
+    say(f"split: {len(fit_ids)} fit videos, {len(cal_ids)} calibration videos"
+        + (f" ({n_groups} groups)" if n_groups else "") + f"; {split_rule}")
+    emb = embed()
+    model = AnomalyModel(cfg).fit([emb[k] for k in fit_ids], ids=fit_ids)
+    cal_scores = model.score_videos([emb[k] for k in cal_ids])
+    usable = [k for k, s in zip(cal_ids, cal_scores) if np.isfinite(s)]
+    calibration = calibrate(cal_scores, cfg.target_fpr, ids=usable)
+    info = {"calibration_method": "holdout", "split_rule": split_rule, "fit_ids": fit_ids,
+            "cal_ids": cal_ids, "cal_unscored": sorted(set(cal_ids) - set(usable))}
+    return model, calibration, info
+
+
+def _fit_crossfit(cfg, pool: dict, embed, k: int, by: str, say):
+    """Final density on ALL pool videos, calibration on their out-of-fold scores."""
+    from ..anomaly.crossfit import assign_folds, crossfit, group_videos
+
+    ids = sorted(pool)
+    try:
+        fold_of = assign_folds(ids, k, cfg.seed, by)
+    except ValueError as exc:
+        raise DifffakeError(f"{exc}; add real videos, use --split-by video, or --calibration holdout") from exc
+    n_folds = max(fold_of.values()) + 1
+    sizes = np.bincount([fold_of[v] for v in ids], minlength=n_folds).tolist()
+    split_rule = (f"crossfit: {n_folds} folds of whole {_split_rule(by)}, seed {cfg.seed}; each video scored "
+                  f"by a model fitted on the other folds; final model fitted on all pool videos")
+    say(f"split: {len(ids)} pool videos in {len(group_videos(ids, by))} groups -> {n_folds} folds "
+        f"(sizes {sizes}"
+        + (f"; asked for {k}, fewer groups" if n_folds < k else "")
+        + f"); final model fitted on all {len(ids)}, calibrated on their {len(ids)} out-of-fold scores")
+    emb = embed()
+    cf = crossfit(cfg, [emb[v] for v in ids], [fold_of[v] for v in ids], ids=ids)
+    oof = {v: (float(s) if np.isfinite(s) else None) for v, s in zip(ids, cf.oof_scores)}
+    info = {"calibration_method": "crossfit", "folds": n_folds, "split_rule": split_rule,
+            "fit_ids": ids, "cal_ids": ids,   # the same videos: calibration is out-of-fold
+            "fold_of": fold_of, "oof_scores": oof,
+            "cal_unscored": sorted(v for v, s in oof.items() if s is None)}
+    return cf.model, cf.calibration, info
 
 
 def _face_config(stores) -> FaceConfig:

@@ -1,0 +1,164 @@
+"""Cross-fitted calibration: group folds, out-of-fold scores, `fit --calibration`, evaluate variants."""
+import csv
+import json
+import shutil
+import typing
+
+import numpy as np
+import pytest
+
+from difffake.anomaly import crossfit as cfmod
+from difffake.anomaly.crossfit import assign_folds, crossfit, group_videos
+from difffake.anomaly.model import AnomalyModel
+from difffake.backbone.split import group_key
+from difffake.config import AnomalyConfig
+
+CFG = AnomalyConfig(density="knn", knn_k=2, pca_dims=None)
+
+
+def _pool(seed=0):
+    """11 synthetic videos in 5 source groups of uneven size (ids named like shared/data/real)."""
+    rng = np.random.default_rng(seed)
+    sizes = {"a__r": 4, "b__r": 2, "c__r": 2, "d__r": 2, "e__r": 1}
+    ids = [f"{g}__clip{j}.mp4" for g, n in sizes.items() for j in range(n)]
+    return sorted(ids), {v: rng.normal(size=(6, 8)) for v in ids}
+
+
+def test_folds_hold_whole_groups_and_are_seeded():
+    ids, _ = _pool()
+    folds = assign_folds(ids, 3, seed=0)
+    assert set(folds) == set(ids) and set(folds.values()) == {0, 1, 2}
+    for members in group_videos(ids).values():                    # a group never spans two folds
+        assert len({folds[v] for v in members}) == 1
+    sizes = np.bincount(list(folds.values()))
+    assert sizes.max() - sizes.min() <= 2                          # balanced given the 4-video group
+    assert assign_folds(ids, 3, seed=0) == folds                   # deterministic
+    assert any(assign_folds(ids, 3, seed=s) != folds for s in range(1, 8))   # seed matters
+    assert set(assign_folds(ids, 9, seed=0).values()) == set(range(5))      # K capped at #groups
+    with pytest.raises(ValueError, match="group"):
+        assign_folds(["a__r__1.mp4", "a__r__2.mp4"], 5, seed=0)
+
+
+class _Spy(AnomalyModel):
+    """Records, per model, which videos (by array identity) it was fitted on and scored."""
+    log: typing.ClassVar[list] = []
+
+    def fit(self, videos, ids=None):
+        self._seen = [id(v) for v in videos]
+        return super().fit(videos, ids)
+
+    def score_videos(self, videos):
+        _Spy.log.append((self._seen, [id(v) for v in videos]))
+        return super().score_videos(videos)
+
+
+def test_each_video_scored_once_by_a_model_blind_to_its_group(monkeypatch):
+    ids, embs = _pool()
+    folds = assign_folds(ids, 3, seed=1)
+    videos = [embs[v] for v in ids]
+    name = {id(e): v for v, e in zip(ids, videos)}
+    _Spy.log = []
+    monkeypatch.setattr(cfmod, "AnomalyModel", _Spy)
+    cf = crossfit(CFG, videos, [folds[v] for v in ids], ids=ids)
+
+    scored = [name[k] for _, batch in _Spy.log for k in batch]
+    assert sorted(scored) == ids                                   # exactly one OOF score each
+    for seen, batch in _Spy.log:
+        seen_groups = {group_key(name[k]) for k in seen}
+        assert not seen_groups & {group_key(name[k]) for k in batch}
+    assert np.isfinite(cf.oof_scores).all() and len(cf.oof_scores) == len(ids)
+    assert cf.model.info["n_videos"] == len(ids) and cf.model.info["ids"] == ids   # final: all videos
+    assert cf.calibration.n == len(ids)
+    assert np.array_equal(cf.calibration.scores, np.sort(cf.oof_scores))
+    # the final model is not the one that produced the OOF scores: its in-sample scores differ
+    assert not np.allclose(cf.model.score_videos(videos), cf.oof_scores)
+
+    again = crossfit(CFG, videos, [folds[v] for v in ids], ids=ids)
+    assert np.array_equal(again.oof_scores, cf.oof_scores)
+    assert again.calibration.threshold == cf.calibration.threshold
+
+
+def _fit(tmp_path, tiny_backbone, tiny_store, out, *extra):
+    from difffake.cli import main
+
+    run = tmp_path / "run"
+    if not run.exists():
+        tiny_backbone.save(run)
+    code = main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(out),
+                 "--no-exclude", "--density", "knn", "--knn-k", "2", "--pca", "0",
+                 "--cache", str(tmp_path / "c"), *extra])
+    return code, json.loads((out / "model.json").read_text()) if code == 0 else None
+
+
+def test_fit_crossfit_default_records_folds_and_oof(tiny_backbone, tiny_store, synthetic_videos,
+                                                    tmp_path, capsys, monkeypatch):
+    from difffake.cli import main
+    from difffake.detector import embed_store
+
+    code, card = _fit(tmp_path, tiny_backbone, tiny_store, tmp_path / "det")
+    assert code == 0
+    err = capsys.readouterr().err
+    ids = sorted(tiny_store.ids())
+    assert "3 folds" in err and "asked for 5" in err and f"fitted on all {len(ids)}" in err
+    info, cal = card["info"], card["calibration"]
+    assert info["calibration_method"] == "crossfit" and info["folds"] == 3
+    assert sorted(info["fold_of"]) == ids and sorted(info["oof_scores"]) == ids
+    assert card["fit"]["n_videos"] == len(ids) and card["fit"]["ids"] == ids   # final model: whole pool
+    assert cal["n"] == len(ids) and cal["ids"] == ids
+    assert cal["scores"] == sorted(info["oof_scores"].values())
+
+    # each recorded OOF score = a model fitted on the other folds only (cached embeddings)
+    embs = embed_store(tiny_backbone, tiny_store, ids, cache_dir=tmp_path / "c")
+    for v in ids:
+        others = [embs[u].emb for u in ids if info["fold_of"][u] != info["fold_of"][v]]
+        want = AnomalyModel(AnomalyConfig(**card["anomaly_config"])).fit(others).score_video(embs[v].emb)
+        assert info["oof_scores"][v] == pytest.approx(want.score, rel=1e-9)
+
+    code, again = _fit(tmp_path, tiny_backbone, tiny_store, tmp_path / "det2")   # seeded: same result
+    assert (again["info"]["fold_of"], again["info"]["oof_scores"], again["calibration"]) == (
+        info["fold_of"], info["oof_scores"], cal)
+
+    # evaluate --variants on a crossfit detector: variants cross-fitted over the same folds
+    import difffake.evaluate as ev
+    calls = []
+
+    def spy(cfg, fit_embs, cal_embs, folds=None):
+        model, c = real_fit_variant(cfg, fit_embs, cal_embs, folds)
+        calls.append((folds, c.n))
+        return model, c
+    real_fit_variant = ev.fit_variant
+    monkeypatch.setattr(ev, "fit_variant", spy)
+    ds = tmp_path / "ds"
+    (ds / "real").mkdir(parents=True)
+    (ds / "fake").mkdir()
+    vids = sorted(synthetic_videos.glob("*.mp4"))
+    for v in vids[:2]:
+        shutil.copy(v, ds / "real" / v.name)
+    shutil.copy(vids[2], ds / "fake" / vids[2].name)
+    code = main(["evaluate", "--detector", str(tmp_path / "det"), "--dataset", f"auto:{ds}",
+                 "--out", str(tmp_path / "rep"), "--variants", "sq:knn:nopca:k2,classifier",
+                 "--bootstrap", "20", "--cache", str(tmp_path / "c")])
+    assert code == 0
+    assert calls == [([info["fold_of"][v] for v in info["fit_ids"]], len(ids))]
+    with open(tmp_path / "rep" / "variants.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["variant"] for r in rows] == ["detector", "sq:knn:nopca:k2",
+                                            "classifier (backbone mean P(fake))"]
+    assert all(r["auc"] != "" for r in rows)
+
+
+def test_fit_holdout_unchanged(tiny_backbone, tiny_store, tmp_path, capsys):
+    from difffake.commands.fit import split_pool
+
+    code, card = _fit(tmp_path, tiny_backbone, tiny_store, tmp_path / "det", "--calibration", "holdout")
+    assert code == 0
+    info = card["info"]
+    fit_ids, cal_ids, _ = split_pool(tiny_store.ids(), 0.3, 0, "group")   # the pre-crossfit rule
+    assert (info["calibration_method"], info["fit_ids"], info["cal_ids"]) == ("holdout", fit_ids, cal_ids)
+    assert not set(fit_ids) & set(cal_ids) and "fold_of" not in info
+    assert card["fit"]["ids"] == fit_ids and card["calibration"]["ids"] == cal_ids
+    assert "held-out" in capsys.readouterr().err
+
+    code, _ = _fit(tmp_path, tiny_backbone, tiny_store, tmp_path / "bad", "--calibration", "crossfit",
+                   "--cal-ids-file", str(tmp_path / "none.txt"))
+    assert code != 0 and "--calibration holdout" in capsys.readouterr().err
