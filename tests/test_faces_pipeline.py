@@ -38,7 +38,7 @@ def test_astronaut_record(astronaut_face):
     check_consistent(rec)
     lm = rec.landmarks[0]
     assert lm[36:48, 1].mean() < lm[48:68, 1].mean()  # eyes above mouth
-    assert rec.meta["kind"] == "image" and rec.meta["policy"] == "largest"
+    assert rec.meta["kind"] == "image" and rec.meta["policy"] == "track"
     assert rec.scores[0] > 0
 
 

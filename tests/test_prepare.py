@@ -53,7 +53,7 @@ def test_prepare_batch_with_bad_files(dataset, tmp_path, capsys):
     assert "8 inputs" in out and "4 processed, 4 failed" in out and "1 without any face" in out
     store = FaceStore(store_dir)
     assert store.ids() == GOOD  # one bad file never loses the others
-    assert store.settings["num_frames"] == 4 and store.settings["policy"] == "largest"
+    assert store.settings["num_frames"] == 4 and store.settings["policy"] == "track"
     failures = {f["id"]: f for f in json.loads((store_dir / "failures.json").read_text())}
     assert set(failures) == set(BAD)
     for vid, reason in BAD.items():

@@ -15,7 +15,10 @@ from typing import Any
 class FaceConfig:
     num_frames: int = 32            # paper: 40
     crop_scale: float = 1.3         # box enlarged around its centre
-    policy: str = "largest"         # which face per frame
+    # Which face per frame: "track" (default) stays on the face that overlaps the
+    # previous frame's choice, so a pair never mixes two people; the paper's
+    # "largest" can jump between people in interviews. Also "score".
+    policy: str = "track"
     detector: str = "dlib-hog"
     max_side: int = 1280            # frames are downscaled to this longest side before detection
     upsample_max: int = 2           # HOG upsampling tried only when a frame has no face
@@ -136,7 +139,7 @@ def preset(name: str) -> Config:
         return Config(preset="cpu")
     if name == "paper":
         return Config(
-            faces=FaceConfig(num_frames=40),
+            faces=FaceConfig(num_frames=40, policy="largest"),
             backbone=BackboneConfig(name="tf_efficientnet_b4.ap_in1k", pretrained="timm",
                                     input_size=224, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
             train=TrainConfig(epochs=100, batch_size=32, steps_per_epoch=None, num_workers=4),
