@@ -21,4 +21,5 @@ difffake train --store "$work/stores/real" --out "$work/backbone/cpu" --preset c
 #    GMM 3); calibration from out-of-fold scores of the same videos.
 rm -rf "$out"
 difffake fit --backbone "$work/backbone/cpu" --store "$work/stores/real" --out "$out" \
-    --cache "$work/embeddings"
+    --cache "$work/embeddings" \
+    --note "built by scripts/build_default_detector.sh from real media only ($real)"

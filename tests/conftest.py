@@ -145,7 +145,8 @@ def tiny_detector(tiny_backbone, tiny_store, tmp_path_factory):
     from difffake.anomaly.calibrate import calibrate
     from difffake.anomaly.model import AnomalyModel
     from difffake.config import AnomalyConfig
-    from difffake.detector import Detector, embed_store
+    from difffake.detector import Detector
+    from difffake.embeddings import embed_store
     embs = embed_store(tiny_backbone, tiny_store, cache_dir=tmp_path_factory.mktemp("cache"))
     videos = [e.emb for e in embs.values()]
     model = AnomalyModel(AnomalyConfig(density="knn", knn_k=3, pca_dims=None)).fit(videos[:2])

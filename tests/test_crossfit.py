@@ -93,7 +93,7 @@ def _fit(tmp_path, tiny_backbone, tiny_store, out, *extra):
 def test_fit_crossfit_default_records_folds_and_oof(tiny_backbone, tiny_store, synthetic_videos,
                                                     tmp_path, capsys, monkeypatch):
     from difffake.cli import main
-    from difffake.detector import embed_store
+    from difffake.embeddings import embed_store
 
     code, card = _fit(tmp_path, tiny_backbone, tiny_store, tmp_path / "det")
     assert code == 0

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from difffake.detector import (Detector, DetectorFileError, ScanResult, backbone_fingerprint,
-                               embed_store)
+from difffake.detector import Detector, DetectorFileError, ScanResult
+from difffake.embeddings import backbone_fingerprint, embed_store
 
 FRAMES = 6
 

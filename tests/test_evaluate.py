@@ -9,7 +9,8 @@ import pytest
 from difffake.anomaly.calibrate import calibrate
 from difffake.anomaly.model import AnomalyModel
 from difffake.config import AnomalyConfig, BackboneConfig, FaceConfig
-from difffake.detector import Detector, embed_store
+from difffake.detector import Detector
+from difffake.embeddings import embed_store
 from difffake.evaluate import evaluate, parse_dataset_spec, parse_variant, variant_name
 
 

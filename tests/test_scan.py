@@ -99,3 +99,22 @@ def test_package_exposes_detector_lazily():
     code = ("import sys, difffake; assert 'torch' not in sys.modules; "
             "d = difffake.Detector; assert d.__name__ == 'Detector'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_scan_with_reference_embeds_each_frame_once(tiny_detector, synthetic_videos, monkeypatch):
+    from difffake.commands.scan import scan_files
+    calls = []
+    real_embed = type(tiny_detector.backbone).embed_crops
+
+    def counting(self, crops, *a, **k):
+        calls.append(len(crops))
+        return real_embed(self, crops, *a, **k)
+
+    monkeypatch.setattr(type(tiny_detector.backbone), "embed_crops", counting)
+    from difffake.faces.pipeline import extract_faces
+    ref = tiny_detector.embed_record(extract_faces(synthetic_videos / "astro_1.mp4", tiny_detector.face_cfg,
+                                                   tiny_detector.face_detector()))
+    calls.clear()
+    [res] = list(scan_files(tiny_detector, [(str(synthetic_videos / "astro_0.mp4"), "a")], ref))
+    assert res.status == "ok" and res.reference_score is not None
+    assert sum(calls) == res.n_faces   # every face frame through the network exactly once

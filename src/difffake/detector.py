@@ -13,11 +13,8 @@ Also here: the per-store embedding cache used by `fit` and `evaluate`
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +27,8 @@ from .anomaly.density import versions as _anomaly_versions
 from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
 from .config import AnomalyConfig, FaceConfig
 from .errors import FileError, MediaError
-from .fileio import atomic_write_text, sha256_file
+from .embeddings import embed_record, frame_fake_prob
+from .fileio import atomic_write_text, json_default, sha256_file
 
 log = logging.getLogger("difffake.detector")
 
@@ -43,15 +41,6 @@ DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
 class DetectorFileError(FileError):
     """A detector folder is missing, incomplete or was modified after saving."""
 
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 @dataclass
@@ -90,7 +79,7 @@ class ScanResult:
     error: str | None = None
 
     def to_dict(self) -> dict:
-        return json.loads(json.dumps(dataclasses.asdict(self), default=_json_default))
+        return json.loads(json.dumps(dataclasses.asdict(self), default=json_default))
 
 
 class Detector:
@@ -125,7 +114,7 @@ class Detector:
             "checksums": {name: sha256_file(directory / name) for name in REQUIRED_FILES},
         }
         atomic_write_text(directory / MODEL_JSON,
-                           json.dumps(model, indent=2, sort_keys=True, default=_json_default))
+                           json.dumps(model, indent=2, sort_keys=True, default=json_default))
         self.path = directory
         return directory
 
@@ -170,10 +159,11 @@ class Detector:
             self._face_detector = detector_for(self.face_cfg)
         return self._face_detector
 
-    def scan(self, path, video_id: str | None = None, record=None) -> ScanResult:
+    def scan(self, path, video_id: str | None = None, record=None, embeddings=None) -> ScanResult:
         """Score one video or photo file; failures become status 'error', never a made-up score.
 
-        `record`: an already extracted FaceRecord (e.g. from a FaceStore) to skip face extraction.
+        `record`: an already extracted FaceRecord (e.g. from a FaceStore) to skip face extraction;
+        `embeddings`: its face frames' embeddings, when the caller already has them (never embed twice).
         """
         path = Path(path)
         vid = video_id or path.name
@@ -190,7 +180,7 @@ class Detector:
                                   error=str(exc))
         timings["faces"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        emb = self.embed_record(record)
+        emb = self.embed_record(record) if embeddings is None else embeddings
         probs = self.frame_fake_prob(emb)
         timings["embed"] = time.perf_counter() - t1
         t2 = time.perf_counter()
@@ -259,125 +249,9 @@ def _torch_versions() -> dict:
 
 
 # ------------------------------------------------------------ embeddings
-def embed_record(backbone, record, batch_size: int = 32) -> np.ndarray:
-    crops = [record.crops[i] for i in record.face_positions()]
-    if any(c is None for c in crops):
-        raise ValueError(f"{record.video_id}: record was loaded without crops")
-    if not crops:
-        return np.zeros((0, int(getattr(backbone, "embedding_size", 0))), np.float32)
-    return np.asarray(backbone.embed_crops(crops, batch_size=batch_size), np.float32)
-
-
-def frame_fake_prob(backbone, emb: np.ndarray) -> np.ndarray | None:
-    """Per-frame P(fake) from the backbone's real/fake head applied to cached embeddings."""
-    head = getattr(backbone, "head", None)
-    if head is None or len(emb) == 0:
-        return None
-    import torch
-    with torch.inference_mode():
-        w = next(head.parameters())
-        logits = head(torch.from_numpy(np.asarray(emb, np.float32)).to(w.device, w.dtype))
-        return torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy().astype(np.float64)
-
-
-def backbone_fingerprint(backbone) -> str:
-    """sha256 of the weights and preprocessing config: the embedding cache key."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps(dataclasses.asdict(backbone.cfg), sort_keys=True,
-                             default=_json_default).encode())
-    for name, tensor in sorted(backbone.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
-@dataclass
-class VideoEmbedding:
-    video_id: str
-    emb: np.ndarray            # (F_face, D) float32
-    frame_indices: np.ndarray  # (F,) sampled frame numbers
-    has_face: np.ndarray       # (F,) bool
-
-
-class EmbeddingCache:
-    """One npz per (store, backbone): <cache_dir>/<fingerprint[:16]>_<store key>.npz.
-
-    Keys: meta (JSON: ids, fingerprint, store settings), then per video k:
-    emb_k, fi_k, hf_k. Rewritten atomically; safe to interrupt.
-    """
-
-    def __init__(self, path, fingerprint: str, store_settings: dict):
-        self.path = Path(path)
-        self.fingerprint = fingerprint
-        self.settings = json.loads(json.dumps(store_settings, sort_keys=True, default=_json_default))
-        self.items: dict[str, VideoEmbedding] = {}
-        if self.path.is_file():
-            self._read()
-
-    def _read(self):
-        with np.load(self.path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("fingerprint") != self.fingerprint or meta.get("settings") != self.settings:
-                log.warning("%s: embedding cache made with another backbone or face settings; ignored",
-                            self.path)
-                return
-            for k, vid in enumerate(meta["ids"]):
-                self.items[vid] = VideoEmbedding(vid, data[f"emb_{k}"], data[f"fi_{k}"], data[f"hf_{k}"])
-
-    def write(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        ids = sorted(self.items)
-        arrays = {"meta": np.array(json.dumps({"fingerprint": self.fingerprint, "settings": self.settings,
-                                                "ids": ids}))}
-        for k, vid in enumerate(ids):
-            it = self.items[vid]
-            arrays.update({f"emb_{k}": it.emb, f"fi_{k}": it.frame_indices, f"hf_{k}": it.has_face})
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-def embed_store(backbone, store, ids=None, cache_dir=None, batch_size: int = 32,
-                fingerprint: str | None = None, save_every: int = 25) -> dict[str, VideoEmbedding]:
-    """Embeddings of `ids` (default: all) of a FaceStore, each frame embedded once.
-
-    Cached in `cache_dir` (default: <store>/embeddings/) as <fingerprint>_<store path hash>.npz;
-    cached videos are not re-embedded.
-    """
-    from tqdm import tqdm
-
-    ids = list(store.ids() if ids is None else ids)
-    fingerprint = fingerprint or backbone_fingerprint(backbone)
-    cache_dir = Path(cache_dir) if cache_dir is not None else Path(store.root) / "embeddings"
-    # the store's path is in the name so that stores sharing one --cache dir never collide
-    store_key = hashlib.sha256(str(Path(store.root).resolve()).encode()).hexdigest()[:8]
-    cache = EmbeddingCache(cache_dir / f"{fingerprint[:16]}_{store_key}.npz", fingerprint, store.settings)
-    todo = [v for v in ids if v not in cache.items]
-    dirty = 0
-    for vid in tqdm(todo, desc=f"embed {Path(store.root).name}", unit="video", disable=None):
-        rec = store.load(vid)
-        cache.items[vid] = VideoEmbedding(vid, embed_record(backbone, rec, batch_size),
-                                          np.asarray(rec.frame_indices, np.int64),
-                                          np.asarray(rec.has_face, bool))
-        dirty += 1
-        if dirty >= save_every:
-            cache.write()
-            dirty = 0
-    if dirty or (todo and not cache.path.exists()):
-        cache.write()
-    return {v: cache.items[v] for v in ids}
-
-
 def new_anomaly(cfg: AnomalyConfig | None = None, **overrides) -> AnomalyModel:
     """AnomalyModel from a config with fields replaced (used by fit and variants)."""
     return AnomalyModel(dataclasses.replace(cfg or AnomalyConfig(), **overrides))
 
 
-__all__ = ["Detector", "ScanResult", "DetectorFileError", "read_model_json", "embed_store",
-           "EmbeddingCache", "VideoEmbedding", "backbone_fingerprint", "embed_record",
-           "frame_fake_prob", "DEFAULT_DIR", "__version__"]
+__all__ = ["Detector", "ScanResult", "DetectorFileError", "read_model_json", "DEFAULT_DIR", "__version__"]

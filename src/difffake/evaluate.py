@@ -135,7 +135,7 @@ def prepare_faces(records, store_dir, face_cfg, face_detector=None):
 
 def load_items(detector, records, store, errors: dict, name: str, cache_dir=None) -> list[VideoItem]:
     """Embeddings of every record (cached per store + backbone), with statuses."""
-    from .detector import embed_store, frame_fake_prob
+    from .embeddings import embed_store, frame_fake_prob
 
     ok_ids = [r.video_id for r in records if r.video_id not in errors and store.has(r.video_id)]
     embs = embed_store(detector.backbone, store, ok_ids, cache_dir=cache_dir)

@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 
 def sha256_file(path) -> str:
     digest = hashlib.sha256()
@@ -30,3 +32,14 @@ def atomic_write_bytes(path, data: bytes) -> None:
 
 def atomic_write_text(path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def json_default(value):
+    """json.dumps(default=...) for numpy scalars/arrays and paths."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

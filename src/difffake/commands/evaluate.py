@@ -69,7 +69,7 @@ def _subset(text: str) -> tuple[str, str]:
 
 def fit_embeddings(det, cache=None):
     """Embeddings of the detector's own fit and calibration videos (for variants), from model.json."""
-    from ..detector import embed_store, frame_fake_prob
+    from ..embeddings import embed_store, frame_fake_prob
     from ..faces.store import FaceStore
 
     info = det.info

@@ -65,6 +65,7 @@ def add_arguments(p):
     p.add_argument("--video-reduce", choices=("mean", "median", "trimmed"))
     p.add_argument("--target-fpr", type=float)
     p.add_argument("--seed", type=int)
+    p.add_argument("--note", default="", help="free text kept in model.json (e.g. the recipe that made it)")
     p.add_argument("--cache", metavar="DIR", help="embedding cache folder (default: <store>/embeddings)")
 
 
@@ -144,7 +145,8 @@ def split_pool(ids, fraction: float, seed: int, by: str = "group"):
 
 def run(args) -> int:
     from ..backbone.model import Backbone
-    from ..detector import Detector, backbone_fingerprint
+    from ..detector import Detector
+    from ..embeddings import backbone_fingerprint
     from ..faces.store import FaceStore
 
     cfg = anomaly_config(args)
@@ -197,7 +199,7 @@ def run(args) -> int:
     else:
         model, calibration, fit_info = _fit_holdout(cfg, pool, embed, args, say)
     info = {
-        "made_by": "difffake fit", "argv": sys.argv[1:], "backbone_dir": str(bdir),
+        "made_by": "difffake fit", "argv": sys.argv[1:], "note": args.note, "backbone_dir": str(bdir),
         "backbone_fingerprint": fingerprint, "backbone_training": getattr(backbone, "info", {}),
         "stores": [str(s.root) for s in stores], "excluded_training_ids": n_excluded,
         "exclude_source": exclude_src, **fit_info,
@@ -286,7 +288,7 @@ def _face_config(stores) -> FaceConfig:
 
 
 def _embed_pool(backbone, pool: dict, fingerprint: str, cache) -> dict[str, np.ndarray]:
-    from ..detector import embed_store
+    from ..embeddings import embed_store
 
     by_store: dict[int, list] = {}
     for key, (store, vid) in pool.items():

@@ -94,11 +94,13 @@ def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=
             yield result
             continue
         faces_s = time.perf_counter() - t0
-        result = detector.scan(path, vid, record=record)
-        result.timings["faces"] = faces_s
+        t1 = time.perf_counter()
+        emb = detector.embed_record(record)   # once: the scan and the reference view share it
+        embed_s = time.perf_counter() - t1
+        result = detector.scan(path, vid, record=record, embeddings=emb)
+        result.timings.update(faces=faces_s, embed=embed_s + result.timings.get("embed", 0.0))
         result.timings.pop("decode", None)  # decoding is interleaved with detection
         if reference_emb is not None and result.status == "ok":
-            emb = detector.embed_record(record)
             ref = score_against_reference(detector.anomaly, emb, reference_emb)
             result.reference_score = float(ref.score)
             result.reference_pair_scores = [float(v) for v in ref.pair_scores]

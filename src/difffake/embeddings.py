@@ -1,0 +1,131 @@
+"""Frame embeddings: computed once per face frame, cached per (face store, backbone).
+
+The cache key is a fingerprint of the backbone's weights and preprocessing, so a
+retrained backbone never reads stale embeddings, and fit / evaluate / variants
+share one embedding pass.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .fileio import atomic_write_bytes, json_default
+
+log = logging.getLogger("difffake.embeddings")
+
+
+
+def embed_record(backbone, record, batch_size: int = 32) -> np.ndarray:
+    crops = [record.crops[i] for i in record.face_positions()]
+    if any(c is None for c in crops):
+        raise ValueError(f"{record.video_id}: record was loaded without crops")
+    if not crops:
+        return np.zeros((0, int(getattr(backbone, "embedding_size", 0))), np.float32)
+    return np.asarray(backbone.embed_crops(crops, batch_size=batch_size), np.float32)
+
+
+def frame_fake_prob(backbone, emb: np.ndarray) -> np.ndarray | None:
+    """Per-frame P(fake) from the backbone's real/fake head applied to cached embeddings."""
+    head = getattr(backbone, "head", None)
+    if head is None or len(emb) == 0:
+        return None
+    import torch
+    with torch.inference_mode():
+        w = next(head.parameters())
+        logits = head(torch.from_numpy(np.asarray(emb, np.float32)).to(w.device, w.dtype))
+        return torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy().astype(np.float64)
+
+
+def backbone_fingerprint(backbone) -> str:
+    """sha256 of the weights and preprocessing config: the embedding cache key."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(dataclasses.asdict(backbone.cfg), sort_keys=True,
+                             default=json_default).encode())
+    for name, tensor in sorted(backbone.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class VideoEmbedding:
+    video_id: str
+    emb: np.ndarray            # (F_face, D) float32
+    frame_indices: np.ndarray  # (F,) sampled frame numbers
+    has_face: np.ndarray       # (F,) bool
+
+
+class EmbeddingCache:
+    """One npz per (store, backbone): <cache_dir>/<fingerprint[:16]>_<store key>.npz.
+
+    Keys: meta (JSON: ids, fingerprint, store settings), then per video k:
+    emb_k, fi_k, hf_k. Rewritten atomically; safe to interrupt.
+    """
+
+    def __init__(self, path, fingerprint: str, store_settings: dict):
+        self.path = Path(path)
+        self.fingerprint = fingerprint
+        self.settings = json.loads(json.dumps(store_settings, sort_keys=True, default=json_default))
+        self.items: dict[str, VideoEmbedding] = {}
+        if self.path.is_file():
+            self._read()
+
+    def _read(self):
+        with np.load(self.path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta.get("fingerprint") != self.fingerprint or meta.get("settings") != self.settings:
+                log.warning("%s: embedding cache made with another backbone or face settings; ignored",
+                            self.path)
+                return
+            for k, vid in enumerate(meta["ids"]):
+                self.items[vid] = VideoEmbedding(vid, data[f"emb_{k}"], data[f"fi_{k}"], data[f"hf_{k}"])
+
+    def write(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ids = sorted(self.items)
+        arrays = {"meta": np.array(json.dumps({"fingerprint": self.fingerprint, "settings": self.settings,
+                                                "ids": ids}))}
+        for k, vid in enumerate(ids):
+            it = self.items[vid]
+            arrays.update({f"emb_{k}": it.emb, f"fi_{k}": it.frame_indices, f"hf_{k}": it.has_face})
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write_bytes(self.path, buf.getvalue())
+
+
+def embed_store(backbone, store, ids=None, cache_dir=None, batch_size: int = 32,
+                fingerprint: str | None = None, save_every: int = 25) -> dict[str, VideoEmbedding]:
+    """Embeddings of `ids` (default: all) of a FaceStore, each frame embedded once.
+
+    Cached in `cache_dir` (default: <store>/embeddings/) as <fingerprint>_<store path hash>.npz;
+    cached videos are not re-embedded.
+    """
+    from tqdm import tqdm
+
+    ids = list(store.ids() if ids is None else ids)
+    fingerprint = fingerprint or backbone_fingerprint(backbone)
+    cache_dir = Path(cache_dir) if cache_dir is not None else Path(store.root) / "embeddings"
+    # the store's path is in the name so that stores sharing one --cache dir never collide
+    store_key = hashlib.sha256(str(Path(store.root).resolve()).encode()).hexdigest()[:8]
+    cache = EmbeddingCache(cache_dir / f"{fingerprint[:16]}_{store_key}.npz", fingerprint, store.settings)
+    todo = [v for v in ids if v not in cache.items]
+    dirty = 0
+    for vid in tqdm(todo, desc=f"embed {Path(store.root).name}", unit="video", disable=None):
+        rec = store.load(vid)
+        cache.items[vid] = VideoEmbedding(vid, embed_record(backbone, rec, batch_size),
+                                          np.asarray(rec.frame_indices, np.int64),
+                                          np.asarray(rec.has_face, bool))
+        dirty += 1
+        if dirty >= save_every:
+            cache.write()
+            dirty = 0
+    if dirty or (todo and not cache.path.exists()):
+        cache.write()
+    return {v: cache.items[v] for v in ids}
