@@ -9,7 +9,7 @@ real=${1:-../shared/data/real}
 work=${2:-runs}
 out=src/difffake/models/default
 
-# 1. Faces: 32 frames per video, largest face, 68 landmarks, 1.3x crops.
+# 1. Faces: 32 frames per video, one tracked face, 68 landmarks, 1.3x crops.
 difffake prepare "$real" --store "$work/stores/real" --workers 2
 
 # 2. Backbone: cpu preset (Lite0 @ 160, SAM, 8 x 150 steps). 40 % of the ids

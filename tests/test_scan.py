@@ -24,6 +24,7 @@ def _result(status="ok", verdict="real"):
     ([_result(), _result(status="error")], 3),
     ([_result(status="too_few_faces")], 3),
     ([_result(verdict="fake"), _result(status="no_face")], 5),
+    ([_result(verdict="unknown")], 3),   # a model without calibration gives no verdict
 ])
 def test_exit_code_says_flagged_or_failed(results, code):
     assert exit_code(results) == code
@@ -118,3 +119,37 @@ def test_scan_with_reference_embeds_each_frame_once(tiny_detector, synthetic_vid
     [res] = list(scan_files(tiny_detector, [(str(synthetic_videos / "astro_0.mp4"), "a")], ref))
     assert res.status == "ok" and res.reference_score is not None
     assert sum(calls) == res.n_faces   # every face frame through the network exactly once
+
+
+def test_unexpected_failure_is_an_error_line_not_a_stopped_batch(tiny_detector, synthetic_videos, monkeypatch):
+    from difffake.commands import scan as scan_cmd
+
+    real_scan_one = scan_cmd._scan_one
+
+    def flaky(detector, path, *a):
+        if path.endswith("astro_0.mp4"):
+            raise RuntimeError("boom")
+        return real_scan_one(detector, path, *a)
+
+    monkeypatch.setattr(scan_cmd, "_scan_one", flaky)
+    jobs = [(str(synthetic_videos / f"astro_{k}.mp4"), f"v{k}") for k in range(2)]
+    first, second = scan_cmd.scan_files(tiny_detector, jobs)
+    assert first.status == "error" and "RuntimeError: boom" in first.error and "astro_0.mp4" in first.error
+    assert second.status == "ok"
+
+
+def test_cli_maps_failures_to_documented_codes(tmp_path, monkeypatch, capsys):
+    from difffake.commands import scan as scan_cmd
+    # a folder that is not a detector: the user's input, exit 2 naming the file
+    assert main(["scan", str(tmp_path), "--detector", str(tmp_path)]) == 2
+    assert "model.json" in capsys.readouterr().err
+
+    def crash(args):
+        raise RuntimeError("bug")
+    monkeypatch.setattr(scan_cmd, "run", crash)
+    assert main(["scan", "x.mp4"]) == 4   # a bug is never exit 1 ("judged fake")
+
+
+def test_frames_below_two_is_a_usage_error(saved_detector, synthetic_videos, capsys):
+    assert main(["scan", str(synthetic_videos / "astro_0.mp4"), "--detector", str(saved_detector),
+                 "--frames", "1"]) == 2

@@ -7,7 +7,7 @@ import logging
 import sys
 
 from . import __version__
-from .errors import EXIT_INTERNAL, DifffakeError
+from .errors import EXIT_INTERNAL, EXIT_USAGE, DifffakeError, FileError, SettingsMismatch
 
 # Order = order shown in --help. Each module is imported lazily so that
 # `difffake --help` does not pay for torch.
@@ -44,6 +44,10 @@ def main(argv=None) -> int:
                         format="%(levelname)s %(message)s")
     try:
         return int(args._run(args) or 0)
+    except (FileError, SettingsMismatch) as exc:
+        # an unusable model, store or dataset that the user pointed at: their input, not our bug
+        print(f"difffake: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except DifffakeError as exc:
         print(f"difffake: error: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
@@ -53,6 +57,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("difffake: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # never exit 1 (= "judged fake") because of a bug
+        logging.getLogger("difffake").exception("unexpected failure in `difffake %s`", args.command)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

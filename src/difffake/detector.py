@@ -181,6 +181,8 @@ class Detector:
         timings["faces"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         emb = self.embed_record(record) if embeddings is None else embeddings
+        if len(emb) != record.num_faces:  # pairs index face frames: a mismatch would mislabel frames
+            raise ValueError(f"{path}: {len(emb)} embeddings for {record.num_faces} face frames")
         probs = self.frame_fake_prob(emb)
         timings["embed"] = time.perf_counter() - t1
         t2 = time.perf_counter()

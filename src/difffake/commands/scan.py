@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 
-from ..errors import EXIT_INPUT_ERROR, EXIT_OK, MediaError
+from ..errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, MediaError
+
+log = logging.getLogger("difffake.scan")
 
 NAME = "scan"
 HELP = "judge videos or photos: verdict, fake score, p-value that it is real (the main job)"
@@ -39,7 +42,8 @@ def add_arguments(p) -> None:
 
 def exit_code(results) -> int:
     flagged = any(r.verdict == "fake" for r in results)
-    failed = any(r.status != "ok" for r in results)
+    # a video without a verdict (no calibration in the model) was not really judged
+    failed = any(r.status != "ok" or r.verdict == "unknown" for r in results)
     if flagged and failed:
         return EXIT_FLAGGED_AND_FAILED
     if flagged:
@@ -81,32 +85,36 @@ def collect_inputs(inputs) -> tuple[list[tuple[str, str]], list[dict]]:
 
 def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=None):
     """Yield a ScanResult per (path, video_id); the face record is attached when asked."""
+    for path, vid in jobs:
+        try:
+            yield _scan_one(detector, path, vid, reference_emb, keep_records)
+        except MediaError as exc:
+            yield _error_result(path, vid, str(exc))
+        except Exception as exc:  # one odd file never stops the batch
+            log.exception("%s: unexpected failure", path)
+            yield _error_result(path, vid, f"{path}: unexpected {type(exc).__name__}: {exc}")
+
+
+def _scan_one(detector, path, vid, reference_emb, keep_records):
     from ..faces.pipeline import extract_faces
     from ..reference import score_against_reference
 
-    for path, vid in jobs:
-        t0 = time.perf_counter()
-        try:
-            record = extract_faces(path, detector.face_cfg, detector.face_detector(), video_id=vid)
-        except MediaError as exc:
-            result = _error_result(path, vid, str(exc))
-            result.timings["faces"] = time.perf_counter() - t0
-            yield result
-            continue
-        faces_s = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        emb = detector.embed_record(record)   # once: the scan and the reference view share it
-        embed_s = time.perf_counter() - t1
-        result = detector.scan(path, vid, record=record, embeddings=emb)
-        result.timings.update(faces=faces_s, embed=embed_s + result.timings.get("embed", 0.0))
-        result.timings.pop("decode", None)  # decoding is interleaved with detection
-        if reference_emb is not None and result.status == "ok":
-            ref = score_against_reference(detector.anomaly, emb, reference_emb)
-            result.reference_score = float(ref.score)
-            result.reference_pair_scores = [float(v) for v in ref.pair_scores]
-        if keep_records:
-            result.record = record
-        yield result
+    t0 = time.perf_counter()
+    record = extract_faces(path, detector.face_cfg, detector.face_detector(), video_id=vid)
+    faces_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    emb = detector.embed_record(record)   # once: the scan and the reference view share it
+    embed_s = time.perf_counter() - t1
+    result = detector.scan(path, vid, record=record, embeddings=emb)
+    result.timings.update(faces=faces_s, embed=embed_s + result.timings.get("embed", 0.0))
+    result.timings.pop("decode", None)  # decoding is interleaved with detection
+    if reference_emb is not None and result.status == "ok":
+        ref = score_against_reference(detector.anomaly, emb, reference_emb)
+        result.reference_score = float(ref.score)
+        result.reference_pair_scores = [float(v) for v in ref.pair_scores]
+    if keep_records:
+        result.record = record
+    return result
 
 
 def model_info(detector) -> dict:
@@ -134,10 +142,22 @@ def run(args) -> int:
 
     jobs, problems = collect_inputs(args.inputs)
     detector = Detector.load(args.detector, device=args.device)
-    if args.frames:
+    if args.frames is not None:
+        if args.frames < 2:
+            print("difffake: error: --frames must be at least 2 (pairs need two frames)", file=sys.stderr)
+            return EXIT_USAGE
+        if args.frames != detector.face_cfg.num_frames:
+            # the threshold and p-values were calibrated on videos sampled at the detector's count
+            print(f"difffake: warning: the detector was calibrated with {detector.face_cfg.num_frames} "
+                  f"frames per video; with --frames {args.frames} its threshold and p-values are approximate",
+                  file=sys.stderr)
         detector.face_cfg.num_frames = args.frames
 
     reference_emb = None
+    if args.reference is not None and detector.anomaly.cfg.combine == "single":
+        print("difffake: error: --reference needs a differential detector; this one scores single frames",
+              file=sys.stderr)
+        return EXIT_USAGE
     if args.reference is not None:
         try:
             ref_record = extract_faces(args.reference, detector.face_cfg, detector.face_detector(),
