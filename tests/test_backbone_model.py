@@ -74,7 +74,8 @@ def test_config_resolution_and_preprocess(lite0):
     big = np.full((300, 200, 3), 255, np.uint8)       # downscaled
     x = lite0.preprocess([grey, big])
     assert x.shape == (2, 3, 96, 96) and x.dtype == torch.float32
-    assert torch.allclose(x[0], torch.zeros(1)) and torch.allclose(x[1], torch.full((1,), 128 / 128))
+    # (x / 255 - mean) / std in float32, as the training dataset computes it: ~1e-7 rounding
+    assert torch.allclose(x[0], torch.zeros(1), atol=1e-6) and torch.allclose(x[1], torch.ones(1), atol=1e-6)
     with pytest.raises(ValueError, match="uint8"):
         lite0.preprocess([grey.astype(np.float32)])
     # Overrides win over the weights' convention (the paper's 0.5/0.5).
@@ -141,6 +142,76 @@ def test_local_weights_file_via_timm_overlay(tmp_path):
     safetensors.torch.save_file({k: v.contiguous() for k, v in src.state_dict().items()}, str(path))
     b = Backbone(BackboneConfig(pretrained=str(path), input_size=64))
     assert torch.all(b.encoder.conv_stem.weight == 0.0123)
+
+
+def test_local_pth_weights_loaded_with_weights_only(tmp_path, monkeypatch):
+    import argparse
+
+    import timm
+
+    src = timm.create_model("tf_efficientnet_lite0", pretrained=False)   # with a 1000-class head
+    torch.nn.init.constant_(src.conv_stem.weight, 0.0456)
+    path = tmp_path / "w.pth"
+    torch.save({"state_dict": src.state_dict()}, path)
+    real_create = timm.create_model
+
+    def create(*args, **kwargs):
+        # Never through timm's own file loader (its pickle safety depends on timm's version).
+        assert not kwargs.get("pretrained") and "pretrained_cfg_overlay" not in kwargs
+        return real_create(*args, **kwargs)
+
+    monkeypatch.setattr(timm, "create_model", create)
+    b = Backbone(BackboneConfig(pretrained=str(path), input_size=64))   # headless: classifier dropped
+    assert torch.all(b.encoder.conv_stem.weight == 0.0456)
+    # A pickle carrying arbitrary objects is refused (weights_only), naming the file.
+    evil = tmp_path / "evil.pth"
+    torch.save({"state_dict": src.state_dict(), "args": argparse.Namespace(x=1)}, evil)
+    with pytest.raises(W.WeightsError, match="evil.pth"):
+        W.create_timm_model("tf_efficientnet_lite0", str(evil))
+    # Weights of another architecture fail loudly instead of half-loading.
+    other = tmp_path / "r18.pth"
+    torch.save(real_create("resnet18", pretrained=False).state_dict(), other)
+    with pytest.raises(W.WeightsError, match="r18.pth"):
+        W.create_timm_model("tf_efficientnet_lite0", str(other))
+
+
+@pytest.mark.parametrize("shape", [(90, 90), (130, 130), (170, 170), (200, 200), (384, 384),
+                                   (200, 150), (384, 300), (75, 110)])
+def test_inference_preprocess_is_the_validation_view(astronaut_face, shape):
+    """Backbone.preprocess feeds the network exactly the dataset's non-augmented tensor."""
+    import cv2
+
+    from difffake.backbone.preprocess import preprocess_crop
+    from difffake.synthesis.dataset import FaceItem, PseudoFakeDataset
+
+    crop0, lm0 = astronaut_face.crops[0], astronaut_face.landmarks[0]
+    h, w = shape
+    crop = cv2.resize(crop0, (w, h), interpolation=cv2.INTER_AREA)
+    lm = (lm0 + 0.5) * np.array([w / crop0.shape[1], h / crop0.shape[0]], np.float32) - 0.5
+    b = Backbone(BackboneConfig(pretrained="none", input_size=112, mean=(0.485, 0.456, 0.406),
+                                std=(0.229, 0.224, 0.225)))
+    ds = PseudoFakeDataset([FaceItem(crop, lm, "v")] * 6, 112, b.cfg.mean, b.cfg.std, seed=1, augment=False)
+    plain = 0
+    for i in range(len(ds)):
+        s, _ = ds.sample(i)           # s.real: the crop, or (half the time) a colour-jittered copy
+        real = ds[i]["real"]
+        assert torch.equal(b.preprocess([s.real])[0], real)
+        assert torch.equal(preprocess_crop(s.real, 112, b.cfg.mean, b.cfg.std), real)
+        if np.array_equal(s.real, crop):
+            plain += 1
+            assert torch.equal(b.preprocess([crop])[0], real)
+    assert plain > 0
+
+
+def test_fingerprint_includes_the_preprocess_version(monkeypatch):
+    from difffake.backbone import preprocess
+    from difffake.embeddings import backbone_fingerprint
+
+    b = Backbone(BackboneConfig(pretrained="none", input_size=32))
+    before = backbone_fingerprint(b)
+    assert before == backbone_fingerprint(b) and preprocess.PREPROCESS_VERSION >= 2
+    monkeypatch.setattr(preprocess, "PREPROCESS_VERSION", preprocess.PREPROCESS_VERSION + 1)
+    assert backbone_fingerprint(b) != before
 
 
 def test_sam_steps_from_the_unperturbed_point():

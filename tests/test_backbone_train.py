@@ -181,3 +181,33 @@ def test_cli_train_on_a_face_store_and_resume(tiny_store, tmp_path):
     assert json.loads((out / "last.json").read_text())["step"] == 2
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["backbone"]["input_size"] == 32 and cfg["train"]["epochs"] == 2
+
+
+def test_cli_resume_keeps_the_saved_split(tiny_store, tmp_path):
+    import shutil
+
+    from difffake.cli import main
+    from difffake.commands.train import saved_split
+    from difffake.errors import FileError
+
+    root = tmp_path / "store"
+    shutil.copytree(tiny_store.root, root)
+    out = tmp_path / "run"
+    args = ["train", "--store", str(root), "--out", str(out), "--epochs", "1", "--steps-per-epoch", "1",
+            "--input-size", "32", "--batch-size", "4", "--device", "cpu", "--val-fraction", "0.34"]
+    assert main(args) == 0
+    before = (out / "split.json").read_bytes()
+    # The store grows after the run started: a new split would differ (2 of 4 ids in validation).
+    shutil.copy(root / "faces" / "astro_0.mp4.npz", root / "faces" / "astro_9.mp4.npz")
+    assert main(["train", "--store", str(root), "--out", str(out), "--resume", "--epochs", "2"]) == 0
+    assert json.loads((out / "last.json").read_text())["step"] == 2
+    assert (out / "split.json").read_bytes() == before
+    split = json.loads(before)
+    assert saved_split(out / "split.json", ["astro_9.mp4", *split["train"], *split["val"]]) == \
+        (split["train"], split["val"])
+    # A listed id gone from the stores: an error naming split.json, not a silent new split.
+    (root / "faces" / f"{split['val'][0]}.npz").unlink()
+    with pytest.raises(FileError, match="split.json"):
+        saved_split(out / "split.json", [v for v in split["train"]] + ["astro_9.mp4"])
+    assert main(["train", "--store", str(root), "--out", str(out), "--resume", "--epochs", "3"]) != 0
+    assert (out / "split.json").read_bytes() == before

@@ -44,8 +44,12 @@ def frame_fake_prob(backbone, emb: np.ndarray) -> np.ndarray | None:
 
 
 def backbone_fingerprint(backbone) -> str:
-    """sha256 of the weights and preprocessing config: the embedding cache key."""
+    """sha256 of the weights, preprocessing config and PREPROCESS_VERSION: the embedding cache key."""
+    from .backbone import preprocess
+
     digest = hashlib.sha256()
+    # The preprocessing code's version too: same weights + new pixels = new embeddings.
+    digest.update(f"preprocess:{preprocess.PREPROCESS_VERSION}".encode())
     digest.update(json.dumps(dataclasses.asdict(backbone.cfg), sort_keys=True,
                              default=json_default).encode())
     for name, tensor in sorted(backbone.state_dict().items()):
@@ -100,12 +104,25 @@ class EmbeddingCache:
         atomic_write_bytes(self.path, buf.getvalue())
 
 
+def _cache_matches(item: VideoEmbedding | None, store, video_id: str) -> bool:
+    """A cached item is valid only for the store entry it was made from (cheap: no crops decoded)."""
+    if item is None:
+        return False
+    rec = store.load(video_id, with_crops=False)
+    if (np.array_equal(np.asarray(item.frame_indices, np.int64), np.asarray(rec.frame_indices, np.int64))
+            and np.array_equal(np.asarray(item.has_face, bool), np.asarray(rec.has_face, bool))):
+        return True
+    log.info("%s: store entry changed since it was embedded; re-embedding", video_id)
+    return False
+
+
 def embed_store(backbone, store, ids=None, cache_dir=None, batch_size: int = 32,
                 fingerprint: str | None = None, save_every: int = 25) -> dict[str, VideoEmbedding]:
     """Embeddings of `ids` (default: all) of a FaceStore, each frame embedded once.
 
     Cached in `cache_dir` (default: <store>/embeddings/) as <fingerprint>_<store path hash>.npz;
-    cached videos are not re-embedded.
+    cached videos are not re-embedded unless their store entry changed (other
+    frame indices or has_face than when cached).
     """
     from tqdm import tqdm
 
@@ -115,7 +132,7 @@ def embed_store(backbone, store, ids=None, cache_dir=None, batch_size: int = 32,
     # the store's path is in the name so that stores sharing one --cache dir never collide
     store_key = hashlib.sha256(str(Path(store.root).resolve()).encode()).hexdigest()[:8]
     cache = EmbeddingCache(cache_dir / f"{fingerprint[:16]}_{store_key}.npz", fingerprint, store.settings)
-    todo = [v for v in ids if v not in cache.items]
+    todo = [v for v in ids if not _cache_matches(cache.items.get(v), store, v)]
     dirty = 0
     for vid in tqdm(todo, desc=f"embed {Path(store.root).name}", unit="video", disable=None):
         rec = store.load(vid)

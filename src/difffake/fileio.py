@@ -17,17 +17,26 @@ def sha256_file(path) -> str:
     return digest.hexdigest()
 
 
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+def atomic_write_with(path, writer) -> None:
+    """Call writer(tmp_path) on a temporary file beside `path`, then rename it into place.
+
+    Readers never see half a file; the temporary file is removed if `writer` fails.
+    For writers that take a path (safetensors, np.savez) as well as raw bytes.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        writer(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    atomic_write_with(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def atomic_write_text(path, text: str) -> None:

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +14,7 @@ import torch
 from .. import __version__
 from ..config import BackboneConfig
 from ..errors import FileError
-from ..fileio import atomic_write_text, sha256_file
+from ..fileio import atomic_write_text, atomic_write_with, sha256_file
 
 WEIGHTS = "backbone.safetensors"
 META = "backbone.json"
@@ -38,14 +36,7 @@ def state_to_cpu(state: dict) -> dict:
 
 
 def atomic_save_safetensors(tensors: dict, path: Path, metadata: dict | None = None) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        safetensors.torch.save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_with(path, lambda tmp: safetensors.torch.save_file(tensors, tmp, metadata=metadata))
 
 
 def save_backbone(model, directory, info: dict | None = None) -> Path:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import cv2
 import numpy as np
 import timm
 import torch
 from torch import nn
 
 from ..config import BackboneConfig
+from .preprocess import preprocess_crop
 from .weights import create_timm_model, default_norm
 
 
@@ -60,20 +60,19 @@ class Backbone(nn.Module):
         return self.head(self.embed(x))
 
     def preprocess(self, crops) -> torch.Tensor:
-        """RGB uint8 crops (any size) -> normalised (N, 3, S, S) float32 tensor on CPU."""
+        """RGB uint8 crops (any size) -> normalised (N, 3, S, S) float32 tensor on CPU.
+
+        Same function as the training/validation dataset's non-augmented view
+        (backbone.preprocess.preprocess_crop), so inference sees what validation saw.
+        """
         size = self.input_size
-        out = np.empty((len(crops), size, size, 3), np.float32)
+        out = torch.empty((len(crops), 3, size, size), dtype=torch.float32)
         for i, crop in enumerate(crops):
             crop = np.asarray(crop)
             if crop.ndim != 3 or crop.shape[2] != 3 or crop.dtype != np.uint8:
                 raise ValueError(f"crop {i}: expected RGB uint8 (H, W, 3), got {crop.dtype} {crop.shape}")
-            shrink = crop.shape[0] > size or crop.shape[1] > size
-            out[i] = cv2.resize(crop, (size, size),
-                                interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-        mean = np.asarray(self.cfg.mean, np.float32) * 255.0
-        std = np.asarray(self.cfg.std, np.float32) * 255.0
-        out = (out - mean) / std
-        return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
+            out[i] = preprocess_crop(crop, size, self.cfg.mean, self.cfg.std)
+        return out
 
     @torch.inference_mode()
     def _batched(self, crops, batch_size: int, fn) -> np.ndarray:

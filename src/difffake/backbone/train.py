@@ -156,11 +156,14 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
         state = load_training_state(last, model, optimizer, dev)
         log.info("resuming %s at step %d", out, state["step"])
     atomic_write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2))
-    atomic_write_text(out / "split.json", json.dumps({
-        "train": sorted({it.video_id for it in items_train}),
-        "val": sorted({it.video_id for it in items_val}),
-        "note": "validation videos were only used to pick checkpoints: fit density models on them, "
-                "not on train videos"}, indent=1))
+    # The split is fixed when a run starts: a resume must not redraw or rewrite it
+    # (the caller passes the saved split's items; see commands/train.py).
+    if not resuming or not (out / "split.json").exists():
+        atomic_write_text(out / "split.json", json.dumps({
+            "train": sorted({it.video_id for it in items_train}),
+            "val": sorted({it.video_id for it in items_val}),
+            "note": "validation videos were only used to pick checkpoints: fit density models on them, "
+                    "not on train videos"}, indent=1))
 
     bcfg = model.cfg
     ds_train = dataset_factory(items_train, bcfg.input_size, bcfg.mean, bcfg.std, tc.seed, cfg.synth, True)

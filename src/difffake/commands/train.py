@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..config import PRESETS, Config, preset
-from ..errors import EXIT_OK, EXIT_USAGE
+from ..errors import EXIT_OK, EXIT_USAGE, FileError
 
 NAME = "train"
 HELP = "train the backbone (real vs pseudo-fake) on face stores; writes a run folder"
@@ -61,6 +61,30 @@ def build_config(args):
                                backbone=dataclasses.replace(cfg.backbone, **bb))
 
 
+def saved_split(path: Path, all_ids) -> tuple[list[str], list[str]]:
+    """(train ids, val ids) of a run's split.json; every listed id must still be in the stores.
+
+    Ids in the stores but not in the file (added after the run started, or
+    without faces then) are left out of a resumed run, and logged.
+    """
+    try:
+        split = json.loads(path.read_text())
+        train_ids, val_ids = list(split["train"]), list(split["val"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FileError(path, f"unreadable split ({type(exc).__name__}: {exc})") from exc
+    present = set(all_ids)
+    missing = sorted(v for v in train_ids + val_ids if v not in present)
+    if missing:
+        raise FileError(path, f"{len(missing)} listed video ids are not in the --store folders "
+                              f"(e.g. {', '.join(missing[:3])}); resume with the stores the run started with")
+    listed = set(train_ids) | set(val_ids)
+    new = sorted(v for v in present if v not in listed)
+    if new:
+        log.warning("resume: %d video ids in the stores are not in %s and are left out (e.g. %s)",
+                    len(new), path, ", ".join(new[:3]))
+    return train_ids, val_ids
+
+
 def run(args) -> int:
     from ..backbone.split import split_ids
     from ..backbone.train import train
@@ -76,7 +100,7 @@ def run(args) -> int:
     for root in args.store:
         try:
             stores.append(FaceStore(root))
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, FileError) as exc:
             print(f"difffake train: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
     all_ids = [vid for s in stores for vid in s.ids()]
@@ -87,7 +111,13 @@ def run(args) -> int:
     if len(all_ids) < 2:
         print(f"difffake train: error: {', '.join(args.store)}: fewer than 2 videos", file=sys.stderr)
         return EXIT_USAGE
-    train_ids, val_ids = split_ids(all_ids, cfg.train.val_fraction, cfg.train.seed)
+    split_file = Path(args.out) / "split.json"
+    if args.resume and split_file.is_file():
+        # Resume keeps the run's own split: recomputing it could move videos
+        # between train and validation mid-run (e.g. after the store grew).
+        train_ids, val_ids = saved_split(split_file, all_ids)
+    else:
+        train_ids, val_ids = split_ids(all_ids, cfg.train.val_fraction, cfg.train.seed)
     train_set, val_set = set(train_ids), set(val_ids)
     items_train, items_val = [], []
     for s in stores:

@@ -20,16 +20,14 @@ Writes go to a temporary file that is renamed into place, so a killed
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..errors import SettingsMismatch
-from ..fileio import atomic_write_bytes
+from ..errors import FileError, SettingsMismatch
+from ..fileio import atomic_write_bytes, atomic_write_with
 
 
 @dataclass
@@ -68,7 +66,15 @@ def _encode_png(rgb: np.ndarray) -> np.ndarray:
 
 def _decode_png(buf: np.ndarray) -> np.ndarray:
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if bgr is None:   # imdecode signals corrupt data with None, not an exception
+        raise ValueError("PNG crop could not be decoded")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _savez(tmp, arrays: dict) -> None:
+    # Through a file object: given a path not ending in .npz, np.savez would append one.
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 class FaceStore:
@@ -81,7 +87,12 @@ class FaceStore:
         self.root = Path(root)
         path = self.root / self.SETTINGS
         if path.exists():
-            stored = json.loads(path.read_text())
+            try:
+                stored = json.loads(path.read_text())
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise FileError(path, f"face store settings unreadable ({exc})") from exc
+            if not isinstance(stored, dict):
+                raise FileError(path, f"face store settings must be a JSON object, not {type(stored).__name__}")
             if settings is not None and _comparable(stored) != _comparable(settings):
                 raise SettingsMismatch(
                     f"{self.root}: face store was made with settings {stored}, "
@@ -121,18 +132,24 @@ class FaceStore:
                 arrays[f"crop_{i}"] = _encode_png(crop)
         path = self.path_for(record.video_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_with(path, lambda tmp: _savez(tmp, arrays))
         return path
 
     def load(self, video_id: str, with_crops: bool = True) -> FaceRecord:
+        """The record of `video_id`; a missing or damaged entry raises FileError naming its file."""
         path = self.path_for(video_id)
+        try:
+            return self._read(path, video_id, with_crops)
+        except FileError:
+            raise
+        except FileNotFoundError as exc:
+            raise FileError(path, "no such face store entry") from exc
+        except Exception as exc:   # BadZipFile, KeyError (missing array), bad JSON, undecodable PNG ...
+            raise FileError(path, f"unreadable face store entry ({type(exc).__name__}: {exc}); "
+                                  "delete it and re-run `difffake prepare`") from exc
+
+    @staticmethod
+    def _read(path: Path, video_id: str, with_crops: bool) -> FaceRecord:
         with np.load(path, allow_pickle=False) as data:
             has_face = data["has_face"]
             crops = [None] * len(has_face)
