@@ -42,9 +42,28 @@ def test_pca_records_explained_variance():
 
 
 def test_gmm_score_is_negated_log_likelihood():
+    # against an independent sklearn fit with the same settings, not the model's own GMM object
+    from sklearn.decomposition import PCA
+    from sklearn.mixture import GaussianMixture
+
     X = _data(n=200, d=5)
-    model = DensityModel(kind="gmm", gmm_components=2).fit(X)
-    assert np.allclose(model.score(X[:10]), -model._gmm_model().score_samples(X[:10]))
+    model = DensityModel(kind="gmm", gmm_components=2, pca_dims=3).fit(X)
+    P = PCA(n_components=3, random_state=0).fit(X).transform(X)
+    gm = GaussianMixture(n_components=2, covariance_type="full", reg_covar=1e-4, max_iter=250,
+                         init_params="kmeans", random_state=0).fit(P)
+    assert np.allclose(model.score(X[:10]), -gm.score_samples(P[:10]), rtol=1e-6, atol=1e-8)
+
+
+def test_save_load_keeps_extra_metadata(tmp_path):
+    model = DensityModel(kind="knn", knn_k=3).fit(_data(n=30, d=4))
+    path = model.save(tmp_path / "d.npz", extra={"owner": {"a": 1}})
+    loaded, extra = DensityModel.load(path, with_extra=True)
+    assert extra == {"owner": {"a": 1}}
+    assert np.allclose(loaded.score(_data(n=5, d=4)), model.score(_data(n=5, d=4)))
+    assert isinstance(DensityModel.load(path), DensityModel)
+    with pytest.raises(ValueError, match="own"):
+        model.save(tmp_path / "e.npz", extra={"info": {}})
+    assert not list(tmp_path.glob("*.tmp"))   # written atomically, no temporary file left
 
 
 def test_own_ocsvm_decision_equals_sklearn():

@@ -102,15 +102,37 @@ def test_scan_ok_no_face_and_error(tiny_detector, synthetic_videos, tmp_path):
 
 
 def test_fit_command_excludes_training_ids_and_holds_out_calibration(tiny_backbone, tiny_store,
-                                                                     synthetic_videos, tmp_path, capsys):
+                                                                     synthetic_videos, tmp_path, capsys,
+                                                                     monkeypatch):
+    import csv
+    from pathlib import Path
+
     from difffake.cli import main
+    from difffake.faces.store import FaceStore
+
+    # a test set whose real/<ids[1]> is the very file one pool entry was extracted from
+    ds = tmp_path / "ds"
+    (ds / "real").mkdir(parents=True)
+    (ds / "fake").mkdir()
+    vids = sorted(synthetic_videos.glob("*.mp4"))
+    for v in vids[:2]:
+        shutil.copy(v, ds / "real" / v.name)
+    shutil.copy(vids[2], ds / "fake" / vids[2].name)
+    ids = tiny_store.ids()
+    pooled = ids[1]
+    store = FaceStore(tmp_path / "pool" / "store", tiny_store.settings)
+    for vid in ids:
+        rec = tiny_store.load(vid)
+        if vid == pooled:
+            rec.meta["source"] = str(ds / "real" / vid)
+        store.save(rec)
 
     run = tmp_path / "run"
     tiny_backbone.save(run)
-    ids = tiny_store.ids()
     (run / "split.json").write_text(json.dumps({"train": [ids[0]], "val": []}))
     out = tmp_path / "det"
-    code = main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(out),
+    monkeypatch.chdir(tmp_path / "pool")   # the store given as a relative path
+    code = main(["fit", "--backbone", str(run), "--store", "store", "--out", str(out),
                  "--density", "knn", "--knn-k", "2", "--pca", "0", "--cache", str(tmp_path / "c"),
                  "--calibration", "holdout"])
     assert code == 0
@@ -122,25 +144,68 @@ def test_fit_command_excludes_training_ids_and_holds_out_calibration(tiny_backbo
     assert not set(info["fit_ids"]) & set(info["cal_ids"])
     assert info["fit_ids"] and info["cal_ids"]
     assert card["calibration"]["ids"] == info["cal_ids"]
+    # model.json: absolute store paths and each pool key's (store index, id, source) spelled out
+    assert info["stores"] == [str(store.root.resolve())]
+    assert set(info["pool"]) == set(info["fit_ids"]) | set(info["cal_ids"]) == set(ids[1:])
+    for key, entry in info["pool"].items():
+        assert (entry["store"], entry["id"]) == (0, key)
+        src = ds / "real" / key if key == pooled else synthetic_videos / key
+        assert entry["source"] == str(src.resolve())
     det = Detector.load(out)
     assert det.anomaly.cfg.density == "knn" and det.face_cfg.num_frames == len(
         tiny_store.load(ids[0]).frame_indices)
 
     # evaluate --variants refits on the detector's own fit/calibration videos from model.json
-    ds = tmp_path / "ds"
-    (ds / "real").mkdir(parents=True)
-    (ds / "fake").mkdir()
-    vids = sorted(synthetic_videos.glob("*.mp4"))
-    for v in vids[:2]:
-        shutil.copy(v, ds / "real" / v.name)
-    shutil.copy(vids[2], ds / "fake" / vids[2].name)
+    monkeypatch.chdir(run)   # model.json's store paths must work from another folder
     code = main(["evaluate", "--detector", str(out), "--dataset", f"auto:{ds}", "--out", str(tmp_path / "rep"),
                  "--variants", "sq:knn:nopca:k2,single:knn:nopca:k2,classifier", "--bootstrap", "20",
                  "--cache", str(tmp_path / "c")])
     assert code == 0
-    import csv
     with open(tmp_path / "rep" / "variants.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["variant"] for r in rows] == ["detector", "sq:knn:nopca:k2", "single:knn:nopca:k2",
                                             "classifier (backbone mean P(fake))"]
     assert all((r["n_real"], r["n_fake"]) == ("2", "1") for r in rows)
+    # the test video that is a fit/calibration video is flagged, in the table and per video
+    assert all(r["n_detector_fit"] == "1" for r in rows)
+    ds_dir = next(p for p in (tmp_path / "rep").iterdir() if p.is_dir() and p.name.startswith("folder-"))
+    with open(ds_dir / "videos.csv") as fh:
+        flags = {r["video_id"]: r["detector_fit_video"] for r in csv.DictReader(fh)}
+    assert flags == {f"real/{vids[0].name}": str(int(vids[0].name == pooled)),
+                     f"real/{vids[1].name}": str(int(vids[1].name == pooled)), f"fake/{vids[2].name}": "0"}
+    assert "fit/calibration videos" in (ds_dir / "table.md").read_text()
+    assert Path.cwd() == run
+
+
+def test_fit_logs_ids_excluded_only_by_file_name(tiny_backbone, tiny_store, tmp_path, capsys):
+    from difffake.cli import main
+
+    run = tmp_path / "run"
+    tiny_backbone.save(run)
+    ids = tiny_store.ids()
+    (run / "split.json").write_text(json.dumps({"train": [f"elsewhere/{ids[0]}"], "val": []}))
+    code = main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(tmp_path / "det"),
+                 "--density", "knn", "--knn-k", "2", "--pca", "0", "--cache", str(tmp_path / "c"),
+                 "--calibration", "holdout"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert f"1 pool videos excluded only because their FILE NAME matches a training id (not their id): {ids[0]}" in err
+    info = json.loads((tmp_path / "det" / "model.json").read_text())["info"]
+    assert info["excluded_by_name_only"] == [ids[0]]
+
+
+def test_scan_pairs_skip_a_faceless_middle_frame(tiny_detector, tiny_store):
+    rec = tiny_store.load("astro_0.mp4")
+    rec.frame_indices = np.asarray(rec.frame_indices) * 5 + 2   # frame numbers != positions
+    face = np.flatnonzero(rec.has_face)
+    mid = int(face[len(face) // 2])
+    rec.has_face = rec.has_face.copy()
+    rec.has_face[mid] = False
+    rec.crops = [None if i == mid else c for i, c in enumerate(rec.crops)]
+    blank = int(rec.frame_indices[mid])
+    res = tiny_detector.scan("astro_0.mp4", record=rec)
+    assert res.status == "ok" and res.n_faces == len(face) - 1
+    face_frames = {int(f) for f, h in zip(rec.frame_indices, rec.has_face) if h}
+    used = {int(v) for v in np.ravel(res.pairs)}
+    assert used <= face_frames and blank not in used
+    assert max(used) > blank   # pairs reach past the gap, so the mapping was exercised

@@ -11,7 +11,15 @@ from difffake.anomaly.model import AnomalyModel
 from difffake.config import AnomalyConfig, BackboneConfig, FaceConfig
 from difffake.detector import Detector
 from difffake.embeddings import embed_store
-from difffake.evaluate import evaluate, parse_dataset_spec, parse_variant, variant_name
+from difffake.evaluate import (
+    dataset_name,
+    evaluate,
+    parse_dataset_spec,
+    parse_variant,
+    prepare_faces,
+    variant_name,
+    variant_scorers,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +45,7 @@ def test_ffpp_dev_cross_manipulation_table(small_detector, shared_data, tmp_path
     summary = evaluate(small_detector, [("ffpp", root, {})], tmp_path / "rep",
                        store_base=tmp_path / "stores", variants=variants,
                        fit_embs=small_detector.fit_embs, cal_embs=small_detector.cal_embs, n_boot=200)
-    ds_dir = tmp_path / "rep" / "ffpp-ffpp-c23"
+    ds_dir = tmp_path / "rep" / dataset_name("ffpp", root, {})
     rows = [r for r in _read(ds_dir / "table.csv") if r["variant"] == "detector"]
     methods = [r["method"] for r in rows]
     assert methods[:4] == ["Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures"]
@@ -57,7 +65,7 @@ def test_ffpp_dev_cross_manipulation_table(small_detector, shared_data, tmp_path
     assert sum(int(r["n_twins"]) for r in per_method) >= 1
     md = (ds_dir / "table.md").read_text()
     assert "paper's binarised AUC (optimistic)" in md and "AUC (true)" in md
-    assert (ds_dir / "roc_ffpp-ffpp-c23.png").stat().st_size > 1000
+    assert (ds_dir / f"roc_{dataset_name('ffpp', root, {})}.png").stat().st_size > 1000
     # variants scored from the same embeddings, one block per variant
     all_rows = _read(tmp_path / "rep" / "variants.csv")
     assert {r["variant"] for r in all_rows} == {"detector", "sq:knn:nopca:k2",
@@ -88,7 +96,7 @@ def test_no_face_video_counted_and_listed_not_dropped(small_detector, synthetic_
                  "--out", str(tmp_path / "rep"), "--store", str(tmp_path / "st"), "--bootstrap", "50",
                  "--subset", "only reals a/b=^real/"])
     assert code == 0
-    ds_dir = tmp_path / "rep" / "folder-ds"
+    ds_dir = tmp_path / "rep" / dataset_name("folder", root, {})
     row, extra = _read(ds_dir / "table.csv")
     assert extra["method"] == "only reals a/b" and (extra["n_real"], extra["n_fake"]) == ("2", "0")
     assert extra["auc"] == ""                    # one class only: no AUC, no made-up number
@@ -113,3 +121,68 @@ def test_spec_and_variant_parsing(tmp_path):
     assert parse_variant("classifier", AnomalyConfig()) == "classifier"
     with pytest.raises(ValueError, match="unknown option"):
         parse_variant("sq:gmm:bogus", AnomalyConfig())
+
+
+def test_dataset_names_differ_for_same_folder_name(tmp_path):
+    a, b = tmp_path / "a" / "dev", tmp_path / "b" / "dev"
+    assert dataset_name("folder", a, {}) != dataset_name("folder", b, {})
+    assert dataset_name("folder", a, {}).startswith("folder-dev-")
+    assert dataset_name("csv", a / "labels.csv", {}) != dataset_name("csv", b / "labels.csv", {})
+    assert dataset_name("folder", a, {}) == dataset_name("folder", tmp_path / "a" / ".." / "a" / "dev", {})
+
+
+def test_variant_names_distinct_and_duplicates_refused():
+    base = AnomalyConfig()
+    names = [variant_name(parse_variant(t, base)) for t in ("sq:gmm:mean", "sq:gmm:median", "sq:gmm:all")]
+    assert len(set(names)) == 3, names
+    assert variant_name(parse_variant("sq:gmm:mean", base)) == "sq:gmm:pca32:full"   # defaults unnamed
+    dup = [parse_variant("sq:knn:k2", base), parse_variant("sq:knn:k2:mean", base)]
+    with pytest.raises(ValueError, match="both named"):
+        variant_scorers(dup, [], [])
+
+
+def _face_record(vid, path):
+    from difffake.faces.store import FaceRecord
+    crop = np.zeros((8, 8, 3), np.uint8)
+    return FaceRecord(vid, np.array([0]), np.array([True]), np.zeros((1, 4), np.float32),
+                      np.zeros((1, 68, 2), np.float32), np.zeros(1, np.float32), [crop],
+                      (8, 8), {"source": str(path)})
+
+
+def test_prepare_faces_uses_prepare_loop(tmp_path, monkeypatch):
+    """Any exception on one file is recorded (type + message), the batch goes on, failures.json is
+    written, a fixed file is retried, and an entry made from another file is redone."""
+    import json
+
+    from difffake.datasets import VideoRecord
+    from difffake.faces import pipeline
+
+    for name in ("ok.png", "bad.png"):
+        (tmp_path / name).write_bytes(b"x")
+    records = [VideoRecord(tmp_path / n, n, "real", "real", "t") for n in ("bad.png", "ok.png")]
+    calls = []
+
+    def fake_extract(path, cfg, detector=None, video_id=None):
+        calls.append(video_id)
+        if video_id == "bad.png":
+            raise RuntimeError("boom")
+        return _face_record(video_id, path)
+
+    monkeypatch.setattr(pipeline, "extract_faces", fake_extract)
+    cfg = FaceConfig(num_frames=1)
+    store, errors = prepare_faces(records, tmp_path / "st", cfg, face_detector=object())
+    assert store.ids() == ["ok.png"]
+    assert "RuntimeError" in errors["bad.png"] and "boom" in errors["bad.png"] and "bad.png" in errors["bad.png"]
+    assert [f["id"] for f in json.loads((tmp_path / "st" / "failures.json").read_text())] == ["bad.png"]
+
+    monkeypatch.setattr(pipeline, "extract_faces", lambda p, c, d=None, video_id=None: (
+        calls.append(video_id), _face_record(video_id, p))[1])
+    calls.clear()
+    store, errors = prepare_faces(records, tmp_path / "st", cfg, face_detector=object())
+    assert calls == ["bad.png"] and errors == {} and store.ids() == ["bad.png", "ok.png"]   # retried, ok reused
+
+    moved = [VideoRecord(tmp_path / "bad.png", "ok.png", "real", "real", "t")]
+    calls.clear()
+    prepare_faces(moved, tmp_path / "st", cfg, face_detector=object())
+    assert calls == ["ok.png"]                                          # another file: extracted again
+    assert store.load("ok.png").meta["source"] == str((tmp_path / "bad.png").resolve())

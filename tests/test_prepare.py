@@ -145,3 +145,64 @@ def test_contact_sheet_shows_missing_faces(tiny_store, tmp_path):
 def test_faces_command_unknown_id(tiny_store, tmp_path, capsys):
     code = main(["faces", str(tiny_store.root), "--ids", "nope.mp4", "--out", str(tmp_path / "x.png")])
     assert code == EXIT_USAGE and "nope.mp4" in capsys.readouterr().err
+
+
+# -- one media walker (faces.video.collect_media) and the store-entry source rule ----
+def test_collect_media_ids_and_problems(dataset, tmp_path):
+    from difffake.datasets.records import MEDIA_EXTENSIONS as RECORD_EXTS
+    from difffake.faces.video import MEDIA_EXTENSIONS, collect_media
+
+    assert RECORD_EXTS is MEDIA_EXTENSIONS   # one list, not two that can drift apart
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    photo = dataset / "sub" / "photo.jpg"
+    jobs, problems = collect_media([dataset / "sub", photo, empty, tmp_path / "nowhere"])
+    assert jobs == [(str(dataset / "sub" / "a.mp4"), "a.mp4"), (str(photo), "photo.jpg")]
+    reasons = {p["path"]: p["reason"] for p in problems}
+    assert "duplicate id" in reasons[str(photo)]               # 'photo.jpg' twice: reported, first kept
+    assert "no video or image files" in reasons[str(empty)]
+    assert "no such file" in reasons[str(tmp_path / "nowhere")]
+    jobs, _ = collect_media([str(photo)], explicit_id="path")
+    assert jobs == [(str(photo), str(photo))]
+    with pytest.raises(ValueError):
+        collect_media([photo], explicit_id="stem")
+
+
+def test_entry_from_another_file_is_extracted_again(dataset, tmp_path, astronaut_rgb, caplog):
+    """Two roots with the same relative ids into one store: the second must not reuse the first's crops."""
+    other = tmp_path / "other"
+    other.mkdir()
+    writer = cv2.VideoWriter(str(other / "b.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (96, 64))
+    for _ in range(4):
+        writer.write(np.full((64, 96, 3), 128, np.uint8))   # no face, unlike dataset/b.mp4
+    writer.release()
+    store_dir = tmp_path / "store"
+    assert main(["prepare", str(dataset / "b.mp4"), "--store", str(store_dir), "--frames", "4"]) == EXIT_OK
+    assert FaceStore(store_dir).load("b.mp4").num_faces == 4
+    with caplog.at_level("WARNING"):
+        assert main(["prepare", str(other / "b.mp4"), "--store", str(store_dir), "--frames", "4"]) == EXIT_OK
+    rec = FaceStore(store_dir).load("b.mp4")
+    assert rec.num_faces == 0 and rec.meta["source"] == str((other / "b.mp4").resolve())
+    assert "extracting again" in caplog.text
+    # the same file again (given by a relative path) is reused, not redone
+    import os
+    cwd = os.getcwd()
+    try:
+        os.chdir(other)
+        from difffake.commands.prepare import prepare
+        from difffake.config import FaceConfig
+        summary = prepare(["b.mp4"], store_dir, FaceConfig(num_frames=4))
+    finally:
+        os.chdir(cwd)
+    assert summary["skipped_existing"] == 1 and summary["processed"] == 0
+
+
+def test_failures_file_written_atomically(dataset, tmp_path, monkeypatch):
+    import difffake.commands.prepare as prep
+
+    calls = []
+    real = prep.atomic_write_text
+    monkeypatch.setattr(prep, "atomic_write_text", lambda path, text: (calls.append(path), real(path, text)))
+    main(["prepare", str(dataset / "bad" / "empty.mp4"), "--store", str(tmp_path / "s")])
+    assert calls == [tmp_path / "s" / "failures.json"]
+    assert not list((tmp_path / "s").glob("*.tmp"))

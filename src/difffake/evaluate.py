@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import json
 import logging
 import re
@@ -44,10 +45,12 @@ UNSCORED_RULE = ("videos without enough face frames (no_face) or unreadable (err
                  "from AUC/AP/EER, counted in n_no_face / n_error, and listed in unscored.csv")
 COLUMNS = ["dataset", "protocol", "method", "compression", "variant", "n_real", "n_fake", "n_no_face",
            "n_error", "auc", "auc_ci_low", "auc_ci_high", "ap", "eer", "balanced_acc", "fpr_at_threshold",
-           "tpr_at_threshold", "paper_binarised_auc", "twin_share", "n_twins"]
+           "tpr_at_threshold", "paper_binarised_auc", "twin_share", "n_twins", "n_detector_fit"]
 HEADERS = {"auc": "AUC (true)", "paper_binarised_auc": "paper's binarised AUC (optimistic)",
            "balanced_acc": "balanced acc @ stored threshold", "auc_ci_low": "AUC 95% CI low",
-           "auc_ci_high": "AUC 95% CI high"}
+           "auc_ci_high": "AUC 95% CI high", "n_detector_fit": "n in detector's own fit/cal videos"}
+FIT_NOTE = ("n_detector_fit: test videos that are among the detector's own fit/calibration videos "
+            "(same source file): their scores are optimistic")
 
 
 @dataclass
@@ -59,6 +62,7 @@ class VideoItem:
     reason: str = ""
     emb: np.ndarray | None = None
     fake_prob: np.ndarray | None = None  # backbone head, per face frame
+    in_detector_fit: bool = False        # the same file is one of the detector's fit/cal videos
 
     @property
     def label(self) -> int:
@@ -103,34 +107,34 @@ def parse_dataset_spec(spec: str) -> tuple[str, Path, dict]:
 
 
 def dataset_name(kind: str, root: Path, options: dict) -> str:
+    """Name of a dataset's face store and report folder: KIND-FOLDER[-options]-HASH.
+
+    The hash of the resolved root keeps two roots with the same folder name
+    (/a/dev, /b/dev) apart: they would otherwise share one store and folder.
+    """
     if kind == "ffpp":   # the reader's default compression, named so c23 and c40 runs never mix
         options = {"compression": "c23", **options}
     extra = "".join(f"-{v}" for k, v in sorted(options.items()) if k in ("compression", "split"))
     root = Path(root)
     base = root.parent.name if root.suffix.lower() == ".csv" else root.name   # dev/labels.csv -> dev
-    return f"{kind}-{base}{extra}"
+    digest = hashlib.sha256(str(root.expanduser().resolve()).encode()).hexdigest()[:6]
+    return f"{kind}-{base}{extra}-{digest}"
 
 
 def prepare_faces(records, store_dir, face_cfg, face_detector=None):
-    """FaceStore holding every record (extracted on demand, resumable) + {video_id: error}."""
-    from tqdm import tqdm
+    """FaceStore holding every record + {video_id: 'path: reason'} of the files that failed.
 
-    from .errors import MediaError
-    from .faces.pipeline import detector_for, extract_faces, store_settings
+    `difffake prepare`'s loop: resumable, an entry made from another file is
+    redone, failures (any exception) are retried each run and kept in failures.json.
+    """
+    from .commands.prepare import Job, prepare_jobs
     from .faces.store import FaceStore
 
-    store = FaceStore(store_dir, store_settings(face_cfg))
-    errors_path = Path(store_dir) / "errors.json"
-    errors = json.loads(errors_path.read_text()) if errors_path.is_file() else {}
-    todo = [r for r in records if not store.has(r.video_id) and r.video_id not in errors]
-    for rec in tqdm(todo, desc=f"faces {Path(store_dir).name}", unit="video", disable=None):
-        face_detector = face_detector or detector_for(face_cfg)
-        try:
-            store.save(extract_faces(rec.path, face_cfg, face_detector, video_id=rec.video_id))
-        except MediaError as exc:
-            errors[rec.video_id] = str(exc)
-            errors_path.write_text(json.dumps(errors, indent=1, sort_keys=True))
-    return store, errors
+    jobs = [Job(str(r.path), r.video_id) for r in records]
+    summary = prepare_jobs(jobs, store_dir, face_cfg, detector=face_detector,
+                           desc=f"faces {Path(store_dir).name}")
+    errors = {f["id"]: f"{f['path']}: {f['reason']}" for f in summary["failures"]}
+    return FaceStore(store_dir), errors
 
 
 def load_items(detector, records, store, errors: dict, name: str, cache_dir=None) -> list[VideoItem]:
@@ -149,6 +153,23 @@ def load_items(detector, records, store, errors: dict, name: str, cache_dir=None
             item.status, item.reason = "error", errors.get(rec.video_id, "face extraction missing")
         items.append(item)
     return items
+
+
+def mark_detector_fit(items: list[VideoItem], info: dict, name: str) -> int:
+    """Flag (and warn about) test videos whose file is one of the detector's fit/calibration videos."""
+    from .pool import pool_sources
+
+    sources = pool_sources(info)
+    hits = []
+    for it in items:
+        it.in_detector_fit = bool(sources) and str(Path(it.record.path).resolve()) in sources
+        if it.in_detector_fit:
+            hits.append(it.record.video_id)
+    if hits:
+        log.warning("%s: %d test video(s) are the detector's own fit/calibration videos (optimistic scores; "
+                    "column n_detector_fit): %s%s", name, len(hits), ", ".join(hits[:5]),
+                    " ..." if len(hits) > 5 else "")
+    return len(hits)
 
 
 # ----------------------------------------------------------------- protocols
@@ -242,7 +263,8 @@ def subset_row(sub: Subset, items, scores, statuses, threshold: float | None, va
            "n_real": sum(1 for i in sub.real if statuses[i] == "ok"),
            "n_fake": sum(1 for i in sub.fake if statuses[i] == "ok"),
            "n_no_face": sum(1 for i in idx if statuses[i] == "no_face"),
-           "n_error": sum(1 for i in idx if statuses[i] == "error")}
+           "n_error": sum(1 for i in idx if statuses[i] == "error"),
+           "n_detector_fit": sum(items[i].in_detector_fit for i in idx) or None}   # None: no column
     if ok:
         labels = np.array([items[i].label for i in ok])
         s = scores[ok]
@@ -269,13 +291,15 @@ def _twins(sub: Subset, items, statuses) -> list[tuple[int, int]]:
             if statuses[f] == "ok" and len(real_by_group.get(items[f].record.group, [])) == 1]
 
 
-def average_rows(rows: list[dict], subsets: list[Subset], statuses: list[str]) -> list[dict]:
+def average_rows(rows: list[dict], subsets: list[Subset], statuses: list[str],
+                 items_in_fit: list[bool] | None = None) -> list[dict]:
     """One 'average' row per average_key: the mean of the per-method metrics.
 
     `rows` are one scorer's rows, in `subsets` order. Methods without an AUC
     (a class missing) are left out of the mean and the count says so.
     """
     out = []
+    items_in_fit = items_in_fit or [False] * len(statuses)
     for key in sorted({s.average_key for s in subsets if s.average_key}):
         pairs = [(r, s) for r, s in zip(rows, subsets) if s.average_key == key and r["auc"] is not None]
         if not pairs:
@@ -289,7 +313,8 @@ def average_rows(rows: list[dict], subsets: list[Subset], statuses: list[str]) -
                    n_real=max(r["n_real"] for r in members), n_fake=sum(r["n_fake"] for r in members),
                    n_no_face=sum(statuses[i] == "no_face" for i in videos),
                    n_error=sum(statuses[i] == "error" for i in videos),
-                   n_twins=sum(r["n_twins"] or 0 for r in members))
+                   n_twins=sum(r["n_twins"] or 0 for r in members),
+                   n_detector_fit=sum(items_in_fit[i] for i in videos) or None)
         for c in ("auc", "ap", "eer", "balanced_acc", "paper_binarised_auc", "fpr_at_threshold",
                   "tpr_at_threshold", "twin_share"):
             vals = [r[c] for r in members if r[c] is not None]
@@ -309,7 +334,7 @@ def evaluate_scorers(items: list[VideoItem], subsets: list[Subset], scorers: dic
         scores, statuses = score_items(items, fn)
         scored[name] = (scores, statuses)
         mine = [subset_row(s, items, scores, statuses, threshold, name, seed, n_boot) for s in subsets]
-        rows += mine + average_rows(mine, subsets, statuses)
+        rows += mine + average_rows(mine, subsets, statuses, [it.in_detector_fit for it in items])
     return rows, scored
 
 
@@ -347,7 +372,29 @@ def variant_name(cfg: AnomalyConfig) -> str:
         name += f":{cfg.gmm_covariance}"
     if cfg.density == "knn":
         name += f":k{cfg.knn_k}"
+    # pairing and reduction change the scores too: named when not the default, so
+    # sq:gmm:mean / sq:gmm:median / sq:gmm:all get distinct rows
+    default = AnomalyConfig()
+    if cfg.pairing != default.pairing:
+        name += f":{cfg.pairing}"
+    if cfg.video_reduce != default.video_reduce:
+        name += f":{cfg.video_reduce}"
     return name
+
+
+def scorer_name(variant) -> str:
+    return "classifier (backbone mean P(fake))" if variant == "classifier" else variant_name(variant)
+
+
+def check_variant_names(variants: list) -> None:
+    """Raise ValueError when two variants get one name (their rows would overwrite each other)."""
+    seen: dict[str, object] = {}
+    for v in variants:
+        name = scorer_name(v)
+        if name in seen:
+            raise ValueError(f"variants {seen[name]!r} and {v!r} are both named {name!r}: "
+                             f"give each variant once")
+        seen[name] = v
 
 
 def fit_variant(cfg: AnomalyConfig, fit_embs: list, cal_embs: list,
@@ -381,6 +428,7 @@ def variant_folds(info: dict) -> list | None:
 def variant_scorers(variants: list, fit_embs: list, cal_embs: list, cal_probs: list | None = None,
                     target_fpr: float = 0.05, folds=None) -> dict:
     """{name: (scorer, threshold)} for AnomalyConfigs and 'classifier'."""
+    check_variant_names(variants)
     out = {}
     for v in variants:
         if v == "classifier":
@@ -389,10 +437,10 @@ def variant_scorers(variants: list, fit_embs: list, cal_embs: list, cal_probs: l
                 vals = [float(np.mean(p)) for p in cal_probs if p is not None and len(p)]
                 if vals:
                     thr = calibrate(vals, target_fpr).threshold
-            out["classifier (backbone mean P(fake))"] = (classifier_scorer, thr)
+            out[scorer_name(v)] = (classifier_scorer, thr)
             continue
         model, cal = fit_variant(v, fit_embs, cal_embs, folds)
-        out[variant_name(v)] = (anomaly_scorer(model), cal.threshold if cal else None)
+        out[scorer_name(v)] = (anomaly_scorer(model), cal.threshold if cal else None)
     return out
 
 
@@ -443,11 +491,12 @@ def write_videos(items, scored: dict, out_dir) -> Path:
     names = list(scored)
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["dataset", "video_id", "label", "method", "compression", "group"]
+        w.writerow(["dataset", "video_id", "label", "method", "compression", "group", "detector_fit_video"]
                    + [f"score[{n}]" for n in names] + [f"status[{n}]" for n in names])
         for k, it in enumerate(items):
             r = it.record
-            w.writerow([it.dataset, r.video_id, r.label, r.method, r.compression or "", r.group or ""]
+            w.writerow([it.dataset, r.video_id, r.label, r.method, r.compression or "", r.group or "",
+                        int(it.in_detector_fit)]
                        + ["" if not np.isfinite(scored[n][0][k]) else f"{scored[n][0][k]:.6g}" for n in names]
                        + [scored[n][1][k] for n in names])
     return path
@@ -517,10 +566,9 @@ def evaluate(detector, datasets: list[tuple[str, Path, dict]], out_dir, store_ba
     for kind, root, options in datasets:
         name = dataset_name(kind, root, options)
         records = load_dataset(kind, root, **options)
-        store, errors = prepare_faces(records, store_base / _safe(name), detector.face_cfg,
-                                      detector.face_detector() if _needs_faces(records, store_base / _safe(name))
-                                      else None)
+        store, errors = prepare_faces(records, store_base / _safe(name), detector.face_cfg)
         items = load_items(detector, records, store, errors, name, cache_dir)
+        n_fit = mark_detector_fit(items, detector.info, name)
         ds_subsets = protocol_subsets(items, kind, subsets)
         rows, scored = evaluate_scorers(items, ds_subsets, scorers, seed, n_boot)
         ds_dir = out_dir / _safe(name)
@@ -531,23 +579,18 @@ def evaluate(detector, datasets: list[tuple[str, Path, dict]], out_dir, store_ba
         notes = [UNSCORED_RULE, f"{len(records)} videos read from {root} ({kind})",
                  "balanced acc / FPR / TPR at the stored threshold (set on real calibration videos "
                  "- held out, or out-of-fold with crossfit - never on test labels)"]
+        notes += [FIT_NOTE] if n_fit else []
         write_table(rows, ds_dir, "table", f"{name}", notes)
         all_rows += rows
         summary["datasets"].append({"name": name, "kind": kind, "root": str(root), "videos": len(records),
-                                    "errors": len(errors)})
+                                    "errors": len(errors), "detector_fit_videos": n_fit})
+    any_fit = any(d["detector_fit_videos"] for d in summary["datasets"])
+    top_notes = [UNSCORED_RULE] + ([FIT_NOTE] if any_fit else [])
     write_table([r for r in all_rows if r["variant"] == "detector"], out_dir, "results",
-                "difffake evaluation", [UNSCORED_RULE])
+                "difffake evaluation", top_notes)
     if variants:
-        write_table(all_rows, out_dir, "variants", "variants (same embeddings)", [UNSCORED_RULE])
+        write_table(all_rows, out_dir, "variants", "variants (same embeddings)", top_notes)
     summary["rows"] = all_rows
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
     return summary
 
-
-def _needs_faces(records, store_dir: Path) -> bool:
-    from .faces.store import FaceStore
-    try:
-        store = FaceStore(store_dir)
-    except FileNotFoundError:
-        return True
-    return any(not store.has(r.video_id) for r in records)

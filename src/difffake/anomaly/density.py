@@ -30,6 +30,7 @@ from sklearn.svm import OneClassSVM
 
 KINDS = ("gmm", "ocsvm", "knn")
 FORMAT = "difffake-density-1"
+META_KEYS = ("format", "params", "info", "versions")   # to_arrays' meta; anything else is `extra`
 
 
 def versions() -> dict:
@@ -194,19 +195,33 @@ class DensityModel:
         model.pca = pca or None
         return model
 
-    def save(self, path) -> Path:
+    def save(self, path, extra: dict | None = None) -> Path:
+        """One .npz (atomic); `extra`: more JSON metadata kept beside the model's own."""
+        import io
+
+        from ..fileio import atomic_write_bytes
+
         path = Path(path)
         arrays, meta = self.to_arrays()
-        with open(path, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+        clash = set(extra or {}) & set(meta)
+        if clash:
+            raise ValueError(f"extra metadata keys {sorted(clash)} are the density model's own")
+        meta.update(extra or {})
+        buf = io.BytesIO()
+        np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
+        atomic_write_bytes(path, buf.getvalue())
         return path
 
     @classmethod
-    def load(cls, path) -> "DensityModel":
+    def load(cls, path, with_extra: bool = False):
+        """The model; with_extra=True: (model, the `extra` dict given to save)."""
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             arrays = {k: data[k] for k in data.files if k != "meta"}
-        return cls.from_arrays(arrays, meta)
+        model = cls.from_arrays(arrays, meta)
+        if not with_extra:
+            return model
+        return model, {k: v for k, v in meta.items() if k not in META_KEYS}
 
 
 def _ocsvm_decision(X, support_vectors, dual_coef, intercept, gamma) -> np.ndarray:

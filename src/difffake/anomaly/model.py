@@ -7,7 +7,6 @@ draws each video's pairs from (cfg.seed, video position).
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,27 +119,20 @@ class AnomalyModel:
     def save(self, directory) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        arrays, meta = self.density.to_arrays()
-        meta["anomaly_config"] = dataclasses.asdict(self.cfg)
-        meta["fit"] = self.info
-        path = directory / DENSITY_FILE
-        with open(path, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
-        return path
+        extra = {"anomaly_config": dataclasses.asdict(self.cfg), "fit": self.info}
+        return self.density.save(directory / DENSITY_FILE, extra=extra)
 
     @classmethod
     def load(cls, directory) -> "AnomalyModel":
         path = Path(directory)
         if path.is_dir():
             path = path / DENSITY_FILE
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            arrays = {k: data[k] for k in data.files if k != "meta"}
+        density, extra = DensityModel.load(path, with_extra=True)
         names = {f.name for f in dataclasses.fields(AnomalyConfig)}
-        cfg = AnomalyConfig(**{k: v for k, v in meta["anomaly_config"].items() if k in names})
+        cfg = AnomalyConfig(**{k: v for k, v in extra["anomaly_config"].items() if k in names})
         model = cls(cfg)
-        model.density = DensityModel.from_arrays(arrays, meta)
-        model.info = meta.get("fit", {})
+        model.density = density
+        model.info = extra.get("fit", {})
         return model
 
 

@@ -33,13 +33,14 @@ def add_arguments(p):
 
 def run(args) -> int:
     from ..detector import Detector
-    from ..evaluate import evaluate, parse_dataset_spec, parse_variant
+    from ..evaluate import check_variant_names, evaluate, parse_dataset_spec, parse_variant
 
     det = Detector.load(args.detector)
     try:
         datasets = [parse_dataset_spec(s) for s in args.dataset]
         variants = ([parse_variant(v, det.anomaly.cfg) for v in args.variants.split(",") if v.strip()]
                     if args.variants else None)
+        check_variant_names(variants or [])   # before any embedding work
         subsets = [_subset(s) for s in args.subset]
     except ValueError as exc:
         raise DifffakeError(str(exc)) from exc
@@ -69,32 +70,25 @@ def _subset(text: str) -> tuple[str, str]:
 
 def fit_embeddings(det, cache=None):
     """Embeddings of the detector's own fit and calibration videos (for variants), from model.json."""
-    from ..embeddings import embed_store, frame_fake_prob
+    from ..embeddings import frame_fake_prob
     from ..faces.store import FaceStore
+    from ..pool import embed_pool, locate
 
     info = det.info
     if not info.get("stores") or not info.get("fit_ids"):
         raise DifffakeError(f"{det.path}: model.json does not list the fit stores/ids; "
                             f"--variants needs a detector made by `difffake fit`")
-    stores = [FaceStore(s) for s in info["stores"]]
-
-    def locate(key):
-        head, sep, rest = key.partition(":")
-        if sep and head.isdigit() and int(head) < len(stores) and stores[int(head)].has(rest):
-            return stores[int(head)], rest
-        for store in stores:
-            if store.has(key):
-                return store, key
-        raise DifffakeError(f"{key}: listed in model.json but in none of the stores {info['stores']}")
-
-    def embs(keys):
-        located = [locate(k) for k in keys]
-        got = {}
-        for store in stores:   # one cache read per store
-            vids = [vid for s, vid in located if s is store]
-            if vids:
-                got[id(store)] = embed_store(det.backbone, store, vids, cache_dir=cache)
-        return [got[id(s)][vid].emb for s, vid in located]
-
-    fit, cal = embs(info["fit_ids"]), embs(info.get("cal_ids", []))
+    try:
+        stores = [FaceStore(s) for s in info["stores"]]
+    except FileNotFoundError as exc:
+        raise DifffakeError(f"{det.path}: a fit store listed in model.json is gone ({exc})") from exc
+    entries = locate(info, stores)
+    missing = [k for k in info["fit_ids"] + info.get("cal_ids", [])
+               if k not in entries or entries[k][0] is None or not entries[k][0].has(entries[k][1])]
+    if missing:
+        raise DifffakeError(f"{missing[0]}: listed in model.json but in none of the stores {info['stores']}"
+                            + (f" ({len(missing) - 1} more)" if len(missing) > 1 else ""))
+    embs = embed_pool(det.backbone, entries, cache)
+    fit = [embs[k] for k in info["fit_ids"]]
+    cal = [embs[k] for k in info.get("cal_ids", [])]
     return fit, cal, [frame_fake_prob(det.backbone, e) for e in cal]

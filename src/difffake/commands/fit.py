@@ -148,6 +148,7 @@ def run(args) -> int:
     from ..detector import Detector
     from ..embeddings import backbone_fingerprint
     from ..faces.store import FaceStore
+    from ..pool import embed_pool, pool_entries, pool_key, store_paths
 
     cfg = anomaly_config(args)
     bdir = resolve_backbone_dir(args.backbone)
@@ -165,16 +166,20 @@ def run(args) -> int:
             f"videos the backbone trained on; fitting on all of them")
 
     pool: dict[str, tuple] = {}   # key -> (store, id); key = id, prefixed when stores share ids
-    n_excluded = 0
+    n_excluded, by_name = 0, []
     for k, store in enumerate(stores):
         for vid in store.ids():
             if wanted is not None and vid not in wanted:
                 continue
             if is_excluded(vid, exclude, exclude_names):
                 n_excluded += 1
+                if vid not in exclude:
+                    by_name.append(vid)
                 continue
-            key = vid if vid not in pool else f"{k}:{vid}"
-            pool[key] = (store, vid)
+            pool[pool_key(k, vid, pool)] = (store, vid)
+    if by_name:   # a name match may be another video with the same file name: make it visible
+        say(f"{len(by_name)} pool videos excluded only because their FILE NAME matches a training id "
+            f"(not their id): {', '.join(by_name[:5])}{' ...' if len(by_name) > 5 else ''}")
     say(f"real pool: {len(pool) + n_excluded} videos in {len(stores)} store(s); {n_excluded} excluded as "
         f"backbone training videos ({exclude_src or 'none given'}; the backbone's validation videos stay: "
         f"they only chose its checkpoint); {len(pool)} left")
@@ -193,7 +198,7 @@ def run(args) -> int:
     if method == "crossfit" and args.cal_ids_file:
         raise DifffakeError("--cal-ids-file needs --calibration holdout (crossfit calibrates on every pool video)")
     # Embedded once (after the split, so split errors come first) and shared by every fold.
-    embed = lambda: _embed_pool(backbone, pool, fingerprint, args.cache)
+    embed = lambda: embed_pool(backbone, pool, args.cache, fingerprint)
     if method == "crossfit":
         model, calibration, fit_info = _fit_crossfit(cfg, pool, embed, args.folds, args.split_by, say)
     else:
@@ -201,7 +206,8 @@ def run(args) -> int:
     info = {
         "made_by": "difffake fit", "argv": sys.argv[1:], "note": args.note, "backbone_dir": str(bdir),
         "backbone_fingerprint": fingerprint, "backbone_training": getattr(backbone, "info", {}),
-        "stores": [str(s.root) for s in stores], "excluded_training_ids": n_excluded,
+        "stores": store_paths(stores), "pool": pool_entries(pool, stores),
+        "excluded_training_ids": n_excluded, "excluded_by_name_only": by_name,
         "exclude_source": exclude_src, **fit_info,
     }
     det = Detector(backbone, model, calibration, face_cfg, info)
@@ -286,17 +292,3 @@ def _face_config(stores) -> FaceConfig:
             log.warning("%s: face settings differ from the first store in %s", s.root, sorted(diff))
     return FaceConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings[0].items()})
 
-
-def _embed_pool(backbone, pool: dict, fingerprint: str, cache) -> dict[str, np.ndarray]:
-    from ..embeddings import embed_store
-
-    by_store: dict[int, list] = {}
-    for key, (store, vid) in pool.items():
-        by_store.setdefault(id(store), [store, []])[1].append((key, vid))
-    out = {}
-    for store, items in by_store.values():
-        got = embed_store(backbone, store, [vid for _, vid in items], cache_dir=cache,
-                          fingerprint=fingerprint)
-        for key, vid in items:
-            out[key] = got[vid].emb
-    return out

@@ -8,20 +8,21 @@ and in STORE/failures.json), the others were stored.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing as mp
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import PRESETS, FaceConfig, preset
 from ..errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, MediaError, SettingsMismatch
+from ..fileio import atomic_write_text
 
 NAME = "prepare"
 HELP = "detect faces in videos/photos and cache crops + 68 landmarks in a face store"
 FAILURES = "failures.json"
+log = logging.getLogger("difffake.prepare")
 
 
 def add_arguments(p) -> None:
@@ -46,39 +47,42 @@ class Job:
 
 def collect_jobs(inputs) -> tuple[list[Job], list[dict]]:
     """Media files under each input (sorted), with ids; and problems with the inputs."""
-    from ..faces.video import MEDIA_EXTENSIONS
+    from ..faces.video import collect_media
 
-    jobs, problems, seen = [], [], {}
-    for raw in inputs:
-        root = Path(raw)
-        if root.is_dir():
-            found = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*"))
-                     if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS]
-        elif root.exists():
-            found = [(root, root.name)]  # an explicit file is tried whatever its extension
-        else:
-            problems.append(dict(id=root.name, path=str(root), reason="no such file or folder"))
-            continue
-        for path, vid in found:
-            if vid in seen:
-                problems.append(dict(id=vid, path=str(path),
-                                     reason=f"duplicate id (also {seen[vid]}); give it another root"))
-                continue
-            seen[vid] = str(path)
-            jobs.append(Job(str(path), vid))
-    return jobs, problems
+    found, problems = collect_media(inputs, explicit_id="name")
+    return [Job(path, vid) for path, vid in found], problems
+
+
+def reusable(store, job: Job) -> bool:
+    """True when the store holds job.video_id extracted from the same file as job.path.
+
+    An entry made from another file (same id, another root) must not be reused:
+    its crops are another video's.
+    """
+    if not store.has(job.video_id):
+        return False
+    try:
+        source = store.load(job.video_id, with_crops=False).meta.get("source")
+    except Exception as exc:   # a damaged entry is remade, not fatal to the batch
+        log.warning("%s: store entry %r unreadable (%s); extracting again", job.path, job.video_id, exc)
+        return False
+    if source and Path(source).resolve() == Path(job.path).resolve():
+        return True
+    log.warning("%s: store entry %r was made from %s, not this file; extracting again",
+                job.path, job.video_id, source or "an unknown file")
+    return False
 
 
 # -- per-process worker state (a detector per process) ------------------------
 _STATE: dict = {}
 
 
-def _init_worker(store_root: str, cfg_dict: dict) -> None:
+def _init_worker(store_root: str, cfg_dict: dict, detector=None) -> None:
     from ..faces.pipeline import detector_for
     from ..faces.store import FaceStore
 
     cfg = FaceConfig(**cfg_dict)
-    _STATE.update(cfg=cfg, detector=detector_for(cfg), store=FaceStore(store_root))
+    _STATE.update(cfg=cfg, detector=detector or detector_for(cfg), store=FaceStore(store_root))
 
 
 def _process(job: Job) -> dict:
@@ -88,6 +92,8 @@ def _process(job: Job) -> dict:
     out = dict(id=job.video_id, path=job.path, ok=False, frames=0, faces=0)
     try:
         record = extract_faces(job.path, _STATE["cfg"], _STATE["detector"], video_id=job.video_id)
+        # absolute, so `reusable` can compare it from any working directory
+        record.meta["source"] = str(Path(job.path).resolve())
         _STATE["store"].save(record)
         out.update(ok=True, frames=record.num_frames, faces=record.num_faces)
     except MediaError as exc:
@@ -103,21 +109,33 @@ def prepare(inputs, store_root, cfg: FaceConfig, workers: int = 1, progress: boo
 
     Raises SettingsMismatch when the store was made with other face settings.
     """
+    jobs, problems = collect_jobs(inputs)
+    return prepare_jobs(jobs, store_root, cfg, workers, progress, problems=problems)
+
+
+def prepare_jobs(jobs: list[Job], store_root, cfg: FaceConfig, workers: int = 1, progress: bool | None = None,
+                 problems: list[dict] = (), detector=None, desc: str = "prepare") -> dict:
+    """Extract the faces of `jobs` not yet in the store (one failing file never stops the others).
+
+    Every failure (any exception: its type and message) is in summary["failures"]
+    and STORE/failures.json. `detector`: a face detector to reuse when workers == 1.
+    """
     from tqdm import tqdm
 
     from ..faces.pipeline import store_settings
     from ..faces.store import FaceStore
 
     store = FaceStore(store_root, store_settings(cfg))
-    jobs, failures = collect_jobs(inputs)
-    todo = [j for j in jobs if not store.has(j.video_id)]
+    failures = list(problems)
+    todo = [j for j in jobs if not reusable(store, j)]
     results = []
     t0 = time.perf_counter()
-    bar = tqdm(total=len(todo), desc="prepare", unit="video", disable=None if progress is None else not progress,
+    bar = tqdm(total=len(todo), desc=desc, unit="video", disable=None if progress is None else not progress,
                file=sys.stderr)
     init_args = (str(store.root), store_settings(cfg))
     if workers <= 1 or len(todo) <= 1:
-        _init_worker(*init_args)
+        if todo:   # no detector is loaded when everything is stored already
+            _init_worker(*init_args, detector=detector)
         for job in todo:
             results.append(_process(job))
             bar.update()
@@ -132,7 +150,7 @@ def prepare(inputs, store_root, cfg: FaceConfig, workers: int = 1, progress: boo
     failures += [dict(id=r["id"], path=r["path"], reason=r["reason"]) for r in results if not r["ok"]]
     done = [r for r in results if r["ok"]]
     summary = dict(
-        inputs=len(jobs), skipped_existing=len(jobs) - len(todo), processed=len(done),
+        inputs=len(jobs) + len(problems), skipped_existing=len(jobs) - len(todo), processed=len(done),
         failed=len(failures), frames=sum(r["frames"] for r in done),
         frames_with_face=sum(r["faces"] for r in done),
         videos_without_face=[r["id"] for r in done if r["faces"] == 0],
@@ -148,10 +166,7 @@ def _write_failures(root: Path, new: list[dict], ok_ids: set) -> None:
     old = json.loads(path.read_text()) if path.exists() else []
     merged = {f["id"]: f for f in old if f["id"] not in ok_ids}
     merged.update({f["id"]: f for f in new})
-    fd, tmp = tempfile.mkstemp(dir=root, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(sorted(merged.values(), key=lambda f: f["id"]), fh, indent=1)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(sorted(merged.values(), key=lambda f: f["id"]), indent=1))
 
 
 def run(args) -> int:

@@ -62,27 +62,6 @@ def _line(r) -> str:
     return f"{label:7s} {r.path}: {r.error}"
 
 
-def collect_inputs(inputs) -> tuple[list[tuple[str, str]], list[dict]]:
-    """(path, video id) of every media file; a file given by name keeps its path as id,
-    a file found in a folder gets its path relative to that folder."""
-    from ..faces.video import MEDIA_EXTENSIONS
-
-    jobs, problems = [], []
-    for raw in inputs:
-        root = Path(raw)
-        if root.is_dir():
-            found = [(str(p), p.relative_to(root).as_posix()) for p in sorted(root.rglob("*"))
-                     if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS]
-            if not found:
-                problems.append(dict(id=str(root), path=str(root), reason="no video or image files in this folder"))
-            jobs.extend(found)
-        elif root.exists():
-            jobs.append((str(root), str(raw)))
-        else:
-            problems.append(dict(id=str(raw), path=str(raw), reason="no such file or folder"))
-    return jobs, problems
-
-
 def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=None):
     """Yield a ScanResult per (path, video_id); the face record is attached when asked."""
     for path, vid in jobs:
@@ -138,9 +117,10 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..detector import Detector
+    from ..faces.video import collect_media
     from ..faces.pipeline import extract_faces
 
-    jobs, problems = collect_inputs(args.inputs)
+    jobs, problems = collect_media(args.inputs, explicit_id="path")
     detector = Detector.load(args.detector, device=args.device)
     if args.frames is not None:
         if args.frames < 2:

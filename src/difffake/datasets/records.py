@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import DifffakeError
+from ..faces.video import MEDIA_EXTENSIONS  # the one list (folder.py imports it from here)
 
 log = logging.getLogger("difffake.datasets")
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif"})
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
-MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
 
 LABELS = ("real", "fake")
 SPLITS = ("train", "val", "test")

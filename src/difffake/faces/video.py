@@ -23,6 +23,40 @@ GIF_EXTENSIONS = {".gif"}
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS | GIF_EXTENSIONS
 
 
+def collect_media(inputs, explicit_id: str = "name") -> tuple[list[tuple[str, str]], list[dict]]:
+    """(path, video id) of every media file in `inputs`, and problems (dicts id, path, reason).
+
+    A folder is walked (sorted, media extensions only): id = path relative to the
+    folder (posix). An explicit file is tried whatever its extension: id = its
+    name (explicit_id="name") or the path as given ("path"). Missing inputs,
+    folders without media and duplicate ids (the first is kept) are problems.
+    """
+    if explicit_id not in ("name", "path"):
+        raise ValueError(f"explicit_id must be 'name' or 'path', not {explicit_id!r}")
+    jobs, problems, seen = [], [], {}
+    for raw in inputs:
+        root = Path(raw)
+        own_id = root.name if explicit_id == "name" else str(raw)
+        if root.is_dir():
+            found = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*"))
+                     if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS]
+            if not found:
+                problems.append(dict(id=own_id, path=str(root), reason="no video or image files in this folder"))
+        elif root.exists():
+            found = [(root, own_id)]
+        else:
+            problems.append(dict(id=own_id, path=str(raw), reason="no such file or folder"))
+            continue
+        for path, vid in found:
+            if vid in seen:   # two files under one id would overwrite each other's results
+                problems.append(dict(id=vid, path=str(path),
+                                     reason=f"duplicate id (also {seen[vid]}); give it another root"))
+                continue
+            seen[vid] = str(path)
+            jobs.append((str(path), vid))
+    return jobs, problems
+
+
 def media_kind(path) -> str:
     """'image', 'gif', 'video' by extension, or '' for anything else."""
     ext = Path(path).suffix.lower()
