@@ -115,3 +115,13 @@ def test_embed_store_reembeds_a_rewritten_entry(store, tmp_path):
     cache = next((tmp_path / "cache").glob("*.npz"))
     with np.load(cache) as data:
         assert json.loads(str(data["meta"]))["ids"] == ["a.mp4", "b.mp4"]
+
+
+def test_atomic_writes_get_ordinary_file_modes(tmp_path):
+    import os
+    from difffake.fileio import atomic_write_text
+    target = tmp_path / "model.json"
+    atomic_write_text(target, "{}")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask   # readable by others once installed

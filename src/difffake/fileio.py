@@ -28,10 +28,18 @@ def atomic_write_with(path, writer) -> None:
     os.close(fd)
     try:
         writer(tmp)
+        # mkstemp makes 0600 files; give the result the mode a plain open() would
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
