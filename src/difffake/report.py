@@ -97,7 +97,9 @@ h1 {{ margin-bottom: 0; }} .sub {{ color: #666; margin-top: .2em; }}
 table {{ border-collapse: collapse; }} th, td {{ text-align: left; padding: .15em .8em .15em 0; vertical-align: top; }}
 th {{ color: #555; font-weight: 600; }} .pairs img {{ border-radius: 4px; margin-right: 2px; }}
 .pair {{ display: inline-block; margin: 0 1.2em .8em 0; text-align: center; font-size: .85em; color: #444; }}
-.summary td, .summary th {{ border-bottom: 1px solid #eee; padding: .3em .8em .3em 0; }}
+.summary {{ width: 100%; table-layout: fixed; }} .summary th:first-child {{ width: 55%; }}
+.summary td, .summary th {{ border-bottom: 1px solid #eee; padding: .3em .8em .3em 0; overflow-wrap: anywhere; }}
+h2 {{ overflow-wrap: anywhere; }}
 .note {{ color: #666; font-size: .9em; }} details {{ margin-top: 1em; }}
 </style></head><body>
 <h1>difffake scan report</h1>
