@@ -154,3 +154,18 @@ def tiny_detector(tiny_backbone, tiny_store, tmp_path_factory):
     return Detector(tiny_backbone, model, cal, FaceConfig(num_frames=DETECTOR_FRAMES), {"made_by": "test"})
 
 
+
+
+@pytest.fixture
+def synthetic_folder_dataset(synthetic_videos, tmp_path) -> Path:
+    """A `folder` dataset in tmp_path/ds: the first two synthetic videos as real, the third as fake."""
+    import shutil
+
+    ds = tmp_path / "ds"
+    (ds / "real").mkdir(parents=True)
+    (ds / "fake").mkdir()
+    vids = sorted(synthetic_videos.glob("*.mp4"))
+    for v in vids[:2]:
+        shutil.copy(v, ds / "real" / v.name)
+    shutil.copy(vids[2], ds / "fake" / vids[2].name)
+    return ds

@@ -1,7 +1,6 @@
 """Cross-fitted calibration: group folds, out-of-fold scores, `fit --calibration`, evaluate variants."""
 import csv
 import json
-import shutil
 import typing
 
 import numpy as np
@@ -90,8 +89,9 @@ def _fit(tmp_path, tiny_backbone, tiny_store, out, *extra):
     return code, json.loads((out / "model.json").read_text()) if code == 0 else None
 
 
-def test_fit_crossfit_default_records_folds_and_oof(tiny_backbone, tiny_store, synthetic_videos,
-                                                    tmp_path, capsys, monkeypatch):
+def test_fit_crossfit_default_records_folds_and_oof(tiny_backbone, tiny_store,
+                                                    synthetic_folder_dataset, tmp_path, capsys,
+                                                    monkeypatch):
     from difffake.cli import main
     from difffake.embeddings import embed_store
 
@@ -128,13 +128,7 @@ def test_fit_crossfit_default_records_folds_and_oof(tiny_backbone, tiny_store, s
         return model, c
     real_fit_variant = ev.fit_variant
     monkeypatch.setattr(ev, "fit_variant", spy)
-    ds = tmp_path / "ds"
-    (ds / "real").mkdir(parents=True)
-    (ds / "fake").mkdir()
-    vids = sorted(synthetic_videos.glob("*.mp4"))
-    for v in vids[:2]:
-        shutil.copy(v, ds / "real" / v.name)
-    shutil.copy(vids[2], ds / "fake" / vids[2].name)
+    ds = synthetic_folder_dataset
     code = main(["evaluate", "--detector", str(tmp_path / "det"), "--dataset", f"auto:{ds}",
                  "--out", str(tmp_path / "rep"), "--variants", "sq:knn:nopca:k2,classifier",
                  "--bootstrap", "20", "--cache", str(tmp_path / "c")])

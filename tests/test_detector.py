@@ -1,6 +1,5 @@
 """Detector: save/load round trip, checksum tamper detection, scan statuses, fit command."""
 import json
-import shutil
 
 import cv2
 import numpy as np
@@ -102,8 +101,8 @@ def test_scan_ok_no_face_and_error(tiny_detector, synthetic_videos, tmp_path):
 
 
 def test_fit_command_excludes_training_ids_and_holds_out_calibration(tiny_backbone, tiny_store,
-                                                                     synthetic_videos, tmp_path, capsys,
-                                                                     monkeypatch):
+                                                                     synthetic_videos, synthetic_folder_dataset,
+                                                                     tmp_path, capsys, monkeypatch):
     import csv
     from pathlib import Path
 
@@ -111,13 +110,8 @@ def test_fit_command_excludes_training_ids_and_holds_out_calibration(tiny_backbo
     from difffake.faces.store import FaceStore
 
     # a test set whose real/<ids[1]> is the very file one pool entry was extracted from
-    ds = tmp_path / "ds"
-    (ds / "real").mkdir(parents=True)
-    (ds / "fake").mkdir()
+    ds = synthetic_folder_dataset
     vids = sorted(synthetic_videos.glob("*.mp4"))
-    for v in vids[:2]:
-        shutil.copy(v, ds / "real" / v.name)
-    shutil.copy(vids[2], ds / "fake" / vids[2].name)
     ids = tiny_store.ids()
     pooled = ids[1]
     store = FaceStore(tmp_path / "pool" / "store", tiny_store.settings)

@@ -21,12 +21,10 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..faces.contact_sheet import contact_sheet, save_png
-    from ..faces.store import FaceStore
+    from . import open_store
 
-    try:
-        store = FaceStore(args.store)
-    except FileNotFoundError as exc:
-        print(f"difffake faces: error: {exc}", file=sys.stderr)
+    store = open_store(args.store, NAME)
+    if store is None:
         return EXIT_USAGE
     ids = args.ids if args.ids else store.ids()
     missing = [i for i in ids if not store.has(i)]

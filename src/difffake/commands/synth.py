@@ -24,14 +24,12 @@ def run(args) -> int:
     import cv2
     import numpy as np
 
-    from ..faces.store import FaceStore
     from ..synthesis.dataset import load_face_items
     from ..synthesis.sheet import contact_sheet
+    from . import open_store
 
-    try:
-        store = FaceStore(args.store)
-    except FileNotFoundError as exc:
-        print(f"difffake synth: error: {exc}", file=sys.stderr)
+    store = open_store(args.store, NAME)
+    if store is None:
         return EXIT_USAGE
     ids = store.ids()
     rng = np.random.default_rng(args.seed)
