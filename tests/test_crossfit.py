@@ -85,7 +85,7 @@ def _fit(tmp_path, tiny_backbone, tiny_store, out, *extra):
         tiny_backbone.save(run)
     code = main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(out),
                  "--no-exclude", "--density", "knn", "--knn-k", "2", "--pca", "0",
-                 "--cache", str(tmp_path / "c"), *extra])
+                 "--cache", str(tmp_path / "c"), "--no-fusion", "--allow-small-calibration", *extra])
     return code, json.loads((out / "model.json").read_text()) if code == 0 else None
 
 
@@ -156,3 +156,47 @@ def test_fit_holdout_unchanged(tiny_backbone, tiny_store, tmp_path, capsys):
     code, _ = _fit(tmp_path, tiny_backbone, tiny_store, tmp_path / "bad", "--calibration", "crossfit",
                    "--cal-ids-file", str(tmp_path / "none.txt"))
     assert code != 0 and "--calibration holdout" in capsys.readouterr().err
+
+
+def test_fit_fused_default_writes_every_score_and_its_validation(tiny_backbone, tiny_store, tmp_path, capsys):
+    """Default fit: densities + fusion cross-fitted on the pool and its pseudo-fake twins."""
+    from difffake.detector import Detector
+
+    run = tmp_path / "run"
+    tiny_backbone.save(run)
+    out = tmp_path / "det"
+    from difffake.cli import main
+
+    code = main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(out),
+                 "--no-exclude", "--density", "knn", "--knn-k", "2", "--pca", "0",
+                 "--cache", str(tmp_path / "c"), "--split-by", "video", "--folds", "3"])
+    assert code == 2          # a handful of videos cannot resolve a 5 % FPR: refused, exit 2
+    assert "it needs at least 20" in capsys.readouterr().err
+    code = main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(out),
+                 "--no-exclude", "--density", "knn", "--knn-k", "2", "--pca", "0",
+                 "--cache", str(tmp_path / "c"), "--split-by", "video", "--folds", "3",
+                 "--allow-small-calibration"])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "pseudo-fake videos vs real pool (out-of-fold): fused" in err and "verdict basis: fused" in err
+    card = json.loads((out / "model.json").read_text())
+    ids = sorted(tiny_store.ids())
+    entries = ids + [f"degraded/{v}" for v in ids]
+    assert sorted(card["info"]["fit_entries"]) == sorted(entries)
+    assert set(card["scorer"]["calibrations"]) == {"fused", "differential", "single",
+                                                   "classifier_mean", "classifier_q90"}
+    assert all(c["n"] == len(entries) for c in card["scorer"]["calibrations"].values())
+    assert set(card["info"]["pseudo_fake_validation"]) >= {"fused", "differential"}
+    assert "differential" in card["info"]["calibration_warnings"]
+    assert "density_single.npz" in card["checksums"]
+    det = Detector.load(out)
+    assert det.basis == "fused" and det.available_bases() == ["fused", "differential", "classifier"]
+    rec = tiny_store.load(ids[0])
+    res = det.result("x.mp4", "x", rec, det.anomaly.score_video(det.embed_record(rec)),
+                     det.frame_fake_prob(det.embed_record(rec)), emb=det.embed_record(rec))
+    names = [c["name"] for c in res.components]
+    assert names[0] == "fused" and set(names) == set(card["scorer"]["calibrations"])
+    fused = res.components[0]
+    assert res.score == fused["score"] and res.threshold == fused["threshold"]
+    assert res.verdict == ("fake" if res.score >= res.threshold else "real")
+    assert res.differential_score == det.anomaly.score_video(det.embed_record(rec)).score

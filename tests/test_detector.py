@@ -128,7 +128,7 @@ def test_fit_command_excludes_training_ids_and_holds_out_calibration(tiny_backbo
     monkeypatch.chdir(tmp_path / "pool")   # the store given as a relative path
     code = main(["fit", "--backbone", str(run), "--store", "store", "--out", str(out),
                  "--density", "knn", "--knn-k", "2", "--pca", "0", "--cache", str(tmp_path / "c"),
-                 "--calibration", "holdout"])
+                 "--calibration", "holdout", "--allow-small-calibration"])
     assert code == 0
     err = capsys.readouterr().err
     assert "1 excluded" in err and "split:" in err
@@ -180,7 +180,7 @@ def test_fit_logs_ids_excluded_only_by_file_name(tiny_backbone, tiny_store, tmp_
     (run / "split.json").write_text(json.dumps({"train": [f"elsewhere/{ids[0]}"], "val": []}))
     code = main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(tmp_path / "det"),
                  "--density", "knn", "--knn-k", "2", "--pca", "0", "--cache", str(tmp_path / "c"),
-                 "--calibration", "holdout"])
+                 "--calibration", "holdout", "--allow-small-calibration"])
     assert code == 0
     err = capsys.readouterr().err
     assert f"1 pool videos excluded only because their FILE NAME matches a training id (not their id): {ids[0]}" in err

@@ -7,7 +7,7 @@ import logging
 import sys
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_USAGE, DifffakeError, FileError, SettingsMismatch
+from .errors import EXIT_INTERNAL, EXIT_USAGE, DifffakeError, FileError, SettingsMismatch, UsageError
 
 # Order = order shown in --help. Each module is imported lazily so that
 # `difffake --help` does not pay for torch.
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
                         format="%(levelname)s %(message)s")
     try:
         return int(args._run(args) or 0)
-    except (FileError, SettingsMismatch) as exc:
+    except (FileError, SettingsMismatch, UsageError) as exc:
         # an unusable model, store or dataset that the user pointed at: their input, not our bug
         print(f"difffake: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

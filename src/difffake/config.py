@@ -51,6 +51,17 @@ class SynthConfig:
     # Identical whole-image augmentation of a real and its fake (dataset).
     aug_hflip: float = 0.5
     aug_crop_min: float = 0.9                # crop side fraction, uniform in [min, 1]
+    # Shared capture degradation of a real and its fake (synthesis/domain.py); 0 = off
+    # (the paper's recipe). The cpu preset turns it on.
+    p_domain: float = 0.0
+    p_resample: float = 0.6
+    resample_side: tuple = (48.0, 160.0)     # crop side in px before scaling back up
+    p_jpeg: float = 0.6
+    jpeg_quality: tuple = (35, 95)
+    p_color: float = 0.4
+    color_gain: float = 0.08
+    color_log_gamma: float = 0.3
+    p_overlay: float = 0.15
 
 
 @dataclass
@@ -75,6 +86,9 @@ class TrainConfig:
     decay_start: float = 0.75           # linear decay over the last quarter
     keep_best: int = 5
     val_fraction: float = 0.2
+    # Held-out share of photo ids (top folder "photos/"); None = val_fraction. Photos give
+    # no frame pairs, so the density model never needs them: most can train the backbone.
+    val_fraction_photos: float | None = None
     steps_per_epoch: int | None = 150   # None: one pass over the training faces
     num_workers: int = 0
     seed: int = 0
@@ -136,7 +150,7 @@ class Config:
 def preset(name: str) -> Config:
     """`cpu` (default here) or `paper` (EfficientNet-B4 AdvProp, GPU)."""
     if name == "cpu":
-        return Config(preset="cpu")
+        return Config(synth=SynthConfig(p_domain=0.8), preset="cpu")
     if name == "paper":
         return Config(
             faces=FaceConfig(num_frames=40, policy="largest"),

@@ -24,6 +24,7 @@ import numpy as np
 from . import __version__
 from .anomaly.calibrate import Calibration
 from .anomaly.density import versions as _anomaly_versions
+from .anomaly.fusion import LABELS, Fusion, component_scores
 from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
 from .config import AnomalyConfig, FaceConfig
 from .errors import FileError, MediaError
@@ -35,6 +36,9 @@ log = logging.getLogger("difffake.detector")
 MODEL_JSON = "model.json"
 FORMAT = "difffake-detector-1"
 REQUIRED_FILES = ("backbone.safetensors", "backbone.json", DENSITY_FILE)
+SINGLE_DENSITY_FILE = "density_single.npz"   # the single-frame density (a fused detector's component)
+BASES = ("fused", "differential", "classifier")
+BASIS_COMPONENT = {"fused": "fused", "differential": "differential", "classifier": "classifier_mean"}
 DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 
@@ -56,6 +60,11 @@ class ScanResult:
     single-frame model a == b.
     classifier_score: the backbone's own mean per-frame fake probability (an
     SBI-style auxiliary signal, not the DiffFake score), None without a head.
+    basis: which score the verdict uses ('fused' | 'differential' | 'classifier');
+    score, p_value_real, threshold and verdict are that score's.
+    differential_score: the DiffFake pair score, always reported.
+    components: every score of the video, [{name, label, score, p_value_real,
+    threshold}], the basis first; threshold and p-value against calibration reals.
     """
     path: str
     video_id: str
@@ -73,6 +82,9 @@ class ScanResult:
     has_face: list = field(default_factory=list)
     frame_fake_prob: list = field(default_factory=list)
     classifier_score: float | None = None
+    basis: str = "differential"
+    differential_score: float | None = None
+    components: list = field(default_factory=list)
     reference_score: float | None = None      # scan --reference: suspect frames vs the trusted reference
     reference_pair_scores: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
@@ -83,13 +95,27 @@ class ScanResult:
 
 
 class Detector:
+    """`anomaly` + `calibration`: the differential score (the paper's). A fused detector also
+    has `single` (single-frame density), `fusion` and `calibrations` (one per score name:
+    'fused', 'differential', 'single', 'classifier_mean', 'classifier_q90'); `basis` says
+    which score gives the verdict."""
+
     def __init__(self, backbone, anomaly_model: AnomalyModel, calibration: Calibration | None,
-                 face_cfg: FaceConfig | None = None, info: dict | None = None):
+                 face_cfg: FaceConfig | None = None, info: dict | None = None, *,
+                 single: AnomalyModel | None = None, fusion: Fusion | None = None,
+                 calibrations: dict | None = None, basis: str | None = None):
         self.backbone = backbone
         self.anomaly = anomaly_model
         self.calibration = calibration
         self.face_cfg = face_cfg or FaceConfig()
         self.info = dict(info or {})
+        self.single = single
+        self.fusion = fusion
+        self.calibrations = dict(calibrations or {})
+        if calibration is not None:
+            self.calibrations.setdefault("differential", calibration)
+        self.basis = basis or ("fused" if fusion is not None else "differential")
+        self.check_basis(self.basis)
         self.path: Path | None = None
         self._face_detector = None
         self.batch_size = 32
@@ -101,17 +127,24 @@ class Detector:
         (directory / MODEL_JSON).unlink(missing_ok=True)  # never leave a stale, valid-looking card
         self.backbone.save(directory)
         self.anomaly.save(directory)
+        files = list(REQUIRED_FILES)
+        if self.single is not None:
+            self.single.save(directory, SINGLE_DENSITY_FILE)
+            files.append(SINGLE_DENSITY_FILE)
         model = {
             "format": FORMAT,
             "anomaly_config": dataclasses.asdict(self.anomaly.cfg),
             "face_config": dataclasses.asdict(self.face_cfg),
             "backbone_config": dataclasses.asdict(self.backbone.cfg),
             "calibration": self.calibration.to_dict() if self.calibration else None,
+            "scorer": {"basis": self.basis,
+                       "fusion": self.fusion.to_dict() if self.fusion is not None else None,
+                       "calibrations": {k: c.to_dict() for k, c in self.calibrations.items()}},
             "fit": self.anomaly.info,
             "info": self.info,
             "versions": {**_anomaly_versions(), **_torch_versions()},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "checksums": {name: sha256_file(directory / name) for name in REQUIRED_FILES},
+            "checksums": {name: sha256_file(directory / name) for name in files},
         }
         atomic_write_text(directory / MODEL_JSON,
                            json.dumps(model, indent=2, sort_keys=True, default=json_default))
@@ -134,7 +167,13 @@ class Detector:
         calibration = Calibration.from_dict(model["calibration"]) if model.get("calibration") else None
         names = {f.name for f in dataclasses.fields(FaceConfig)}
         face_cfg = FaceConfig(**{k: v for k, v in model.get("face_config", {}).items() if k in names})
-        det = cls(backbone, anomaly, calibration, face_cfg, model.get("info", {}))
+        scorer = model.get("scorer") or {}
+        single = (AnomalyModel.load(directory / SINGLE_DENSITY_FILE)
+                  if SINGLE_DENSITY_FILE in model.get("checksums", {}) else None)
+        fusion = Fusion.from_dict(scorer["fusion"]) if scorer.get("fusion") else None
+        calibrations = {k: Calibration.from_dict(v) for k, v in (scorer.get("calibrations") or {}).items()}
+        det = cls(backbone, anomaly, calibration, face_cfg, model.get("info", {}), single=single,
+                  fusion=fusion, calibrations=calibrations, basis=scorer.get("basis"))
         det.path = directory
         return det
 
@@ -152,6 +191,28 @@ class Detector:
 
     def frame_fake_prob(self, emb: np.ndarray) -> np.ndarray | None:
         return frame_fake_prob(self.backbone, emb)
+
+    def available_bases(self) -> list[str]:
+        out = ["differential"] if self.calibrations.get("differential") else []
+        if "classifier_mean" in self.calibrations:
+            out.append("classifier")
+        if self.fusion is not None and "fused" in self.calibrations:
+            out.insert(0, "fused")
+        return out
+
+    def check_basis(self, basis: str) -> None:
+        if basis not in BASES:
+            raise ValueError(f"unknown score basis {basis!r}: choose one of {', '.join(BASES)}")
+        if (self.calibrations or self.calibration) and basis not in self.available_bases():
+            raise DetectorFileError(self.path or Path("."), f"this detector cannot give a {basis!r} verdict "
+                                    f"(it has {', '.join(self.available_bases()) or 'no calibrated score'})")
+
+    def scores(self, emb: np.ndarray, probs) -> dict[str, float]:
+        """Every score of one video's face-frame embeddings: components and the fused score."""
+        out = component_scores(emb, probs, self.anomaly, self.single)
+        if self.fusion is not None:
+            out["fused"] = self.fusion.score(out)
+        return out
 
     def face_detector(self):
         if self._face_detector is None:
@@ -188,10 +249,12 @@ class Detector:
         t2 = time.perf_counter()
         vs = self.anomaly.score_video(emb)
         timings["score"] = time.perf_counter() - t2
-        return self.result(path, vid, record, vs, probs, timings)
+        return self.result(path, vid, record, vs, probs, timings, emb=emb)
 
-    def result(self, path, video_id, record, vs: VideoScore, probs=None, timings=None) -> ScanResult:
-        """ScanResult from a VideoScore (pair positions mapped to video frame numbers)."""
+    def result(self, path, video_id, record, vs: VideoScore, probs=None, timings=None,
+               emb=None) -> ScanResult:
+        """ScanResult from a VideoScore (pair positions mapped to video frame numbers); with the
+        embeddings `emb`, every component and the fused score too."""
         face_frames = np.asarray(record.frame_indices)[record.face_positions()]
         res = ScanResult(
             path=str(path), video_id=video_id, status="ok", n_frames=int(record.num_frames),
@@ -205,14 +268,33 @@ class Detector:
             res.error = (f"{vs.n_frames_with_face} of {record.num_frames} sampled frames have a face; "
                          f"the model needs at least {self.anomaly.min_faces}: no score given")
             return res
-        res.score = float(vs.score)
+        res.differential_score = float(vs.score)
         res.n_pairs = int(len(vs.pairs))
         res.pair_scores = [float(v) for v in vs.pair_scores]
         res.pairs = [[int(face_frames[a]), int(face_frames[b])] for a, b in vs.pairs]
-        if self.calibration is not None:
-            res.threshold = float(self.calibration.threshold)
-            res.p_value_real = float(self.calibration.p_value_real(vs.score))
-            res.verdict = self.calibration.verdict(vs.score)
+        scores = {"differential": float(vs.score)}
+        if self.single is not None or self.fusion is not None:
+            scores = self.scores(emb, probs) if emb is not None else scores
+        basis_name = BASIS_COMPONENT[self.basis]
+        order = [basis_name] + [k for k in ("fused", *LABELS) if k != basis_name]
+        for name in dict.fromkeys(order):
+            if name not in scores:
+                continue
+            value, cal = scores[name], self.calibrations.get(name)
+            ok = cal is not None and np.isfinite(value)
+            res.components.append({
+                "name": name, "label": LABELS.get(name, name),
+                "score": float(value) if np.isfinite(value) else None,
+                "p_value_real": float(cal.p_value_real(value)) if ok else None,
+                "threshold": float(cal.threshold) if cal is not None else None})
+        res.basis = self.basis
+        basis = res.components[0] if res.components and res.components[0]["name"] == basis_name else None
+        res.score = basis["score"] if basis else None
+        cal = self.calibrations.get(basis_name)
+        if cal is not None and res.score is not None:
+            res.threshold = float(cal.threshold)
+            res.p_value_real = float(cal.p_value_real(res.score))
+            res.verdict = cal.verdict(res.score)
         return res
 
 

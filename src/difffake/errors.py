@@ -26,5 +26,9 @@ class MediaError(FileError):
     """A file could not be decoded as a video or image."""
 
 
+class UsageError(DifffakeError):
+    """What was asked cannot be done with these inputs (exit 2): the message says what would."""
+
+
 class SettingsMismatch(DifffakeError):
     """A cache or model was made with other settings than the ones asked for."""

@@ -245,6 +245,34 @@ def anomaly_scorer(model: AnomalyModel):
     return score
 
 
+def detector_scorers(detector) -> dict:
+    """{row name: (scorer, stored threshold)}: 'detector' is the verdict's basis score; a fused
+    detector adds a row per component (scores computed once per video, then shared)."""
+    from .detector import BASIS_COMPONENT
+
+    cache: dict = {}
+
+    def scores_of(item):
+        if id(item) not in cache:
+            cache[id(item)] = detector.scores(item.emb, item.fake_prob)
+        return cache[id(item)]
+
+    def scorer_for(name):
+        def score(item: VideoItem):
+            v = scores_of(item).get(name, float("nan"))
+            return v, ("ok" if np.isfinite(v) else "no_face")
+        return score
+
+    basis = BASIS_COMPONENT[detector.basis]
+    cal = detector.calibrations.get(basis)
+    out = {"detector": (scorer_for(basis), cal.threshold if cal else None)}
+    if detector.fusion is not None:
+        for name in ("fused", "differential", "single", "classifier_mean", "classifier_q90"):
+            if name != basis and name in detector.calibrations:
+                out[f"detector:{name}"] = (scorer_for(name), detector.calibrations[name].threshold)
+    return out
+
+
 def classifier_scorer(item: VideoItem):
     """The backbone's own mean per-frame fake probability (SBI-style baseline)."""
     if item.fake_prob is None or len(item.fake_prob) == 0:
@@ -558,8 +586,7 @@ def evaluate(detector, datasets: list[tuple[str, Path, dict]], out_dir, store_ba
     store_base = Path(store_base) if store_base else out_dir / "stores"
     summary = {"datasets": [], "tables": [], "rule": UNSCORED_RULE}
     all_rows = []
-    threshold = detector.calibration.threshold if detector.calibration else None
-    scorers = {"detector": (anomaly_scorer(detector.anomaly), threshold)}
+    scorers = detector_scorers(detector)
     if variants:
         scorers.update(variant_scorers(variants, fit_embs or [], cal_embs or [], cal_probs,
                                        detector.anomaly.cfg.target_fpr, variant_folds(detector.info)))

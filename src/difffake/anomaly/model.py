@@ -116,11 +116,11 @@ class AnomalyModel:
         return float(trim_mean(pair_scores, self.cfg.trim_fraction))
 
     # -------------------------------------------------------- save / load
-    def save(self, directory) -> Path:
+    def save(self, directory, name: str = DENSITY_FILE) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         extra = {"anomaly_config": dataclasses.asdict(self.cfg), "fit": self.info}
-        return self.density.save(directory / DENSITY_FILE, extra=extra)
+        return self.density.save(directory / name, extra=extra)
 
     @classmethod
     def load(cls, directory) -> "AnomalyModel":

@@ -45,10 +45,12 @@ def _stratum(video_id: str) -> str:
     return parts[0] if len(parts) > 1 else ""
 
 
-def split_ids(ids, val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+def split_ids(ids, val_fraction: float, seed: int,
+              stratum_fractions: dict | None = None) -> tuple[list[str], list[str]]:
     """Whole groups go to validation (shuffled by `seed`) until each top folder
-    (e.g. videos/, photos/) has >= val_fraction of its ids there, so that a big
-    group of photos cannot stand in for the validation videos."""
+    (e.g. videos/, photos/) has >= its fraction of ids there (val_fraction, or
+    `stratum_fractions[folder]`), so that a big group of photos cannot stand in
+    for the validation videos."""
     ids = sorted(set(ids))
     if not 0 < val_fraction < 1 or len(ids) < 2:
         raise ValueError(f"cannot split {len(ids)} ids with val_fraction={val_fraction}")
@@ -60,6 +62,7 @@ def split_ids(ids, val_fraction: float, seed: int) -> tuple[list[str], list[str]
     totals: dict[str, int] = defaultdict(int)
     for vid in ids:
         totals[_stratum(vid)] += 1
+    frac = {s: (stratum_fractions or {}).get(s, val_fraction) for s in totals}
     taken: dict[str, int] = defaultdict(int)
     order = sorted(groups)
     np.random.default_rng(seed).shuffle(order)
@@ -67,12 +70,12 @@ def split_ids(ids, val_fraction: float, seed: int) -> tuple[list[str], list[str]
     for key in order:
         members = groups[key]
         strata = {_stratum(v) for v in members}
-        if all(taken[s] >= val_fraction * totals[s] for s in strata):
+        if all(taken[s] >= frac[s] * totals[s] for s in strata):
             continue
         if len(val) + len(members) > len(ids) - 1:   # never leave training empty
             continue
         counts = Counter(_stratum(v) for v in members)
-        if any(taken[s] and taken[s] + n > 1.5 * val_fraction * totals[s] for s, n in counts.items()):
+        if any(taken[s] and taken[s] + n > 1.5 * frac[s] * totals[s] for s, n in counts.items()):
             continue                                   # a big group would overshoot: try smaller ones
         val.extend(members)
         for v in members:
@@ -81,3 +84,35 @@ def split_ids(ids, val_fraction: float, seed: int) -> tuple[list[str], list[str]
         raise ValueError(f"no group fits in validation ({len(groups)} groups)")
     val_set = set(val)
     return [v for v in ids if v not in val_set], sorted(val_set)
+
+
+def extend_split(train_ids, val_ids, new_ids, val_fraction: float, seed: int,
+                 stratum_fractions: dict | None = None) -> tuple[list[str], list[str]]:
+    """Add `new_ids` to an existing split without moving any old id.
+
+    A new id whose group already has a validation member goes to validation, one
+    whose group has only training members goes to training (one person never on
+    both sides); the rest are split by `split_ids`. Used when a backbone is
+    fine-tuned on a grown pool: its old validation ids must stay unseen.
+    """
+    old_train, old_val = set(train_ids), set(val_ids)
+    if old_train & old_val:
+        raise ValueError(f"{len(old_train & old_val)} ids are on both sides of the old split")
+    val_groups = {group_key(v) for v in old_val}
+    train_groups = {group_key(v) for v in old_train}
+    train, val, rest = set(old_train), set(old_val), []
+    for vid in sorted(set(new_ids) - old_train - old_val):
+        key = group_key(vid)
+        if key in val_groups:
+            val.add(vid)
+        elif key in train_groups:
+            train.add(vid)
+        else:
+            rest.append(vid)
+    if len(rest) >= 2:
+        more_train, more_val = split_ids(rest, val_fraction, seed, stratum_fractions)
+        train.update(more_train)
+        val.update(more_val)
+    else:
+        train.update(rest)
+    return sorted(train), sorted(val)

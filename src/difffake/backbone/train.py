@@ -113,12 +113,13 @@ def _fmt(v) -> str:
 
 
 def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto", resume: bool = False,
-          dataset_factory=None, collate_fn=None, info: dict | None = None) -> dict:
+          dataset_factory=None, collate_fn=None, info: dict | None = None, init=None) -> dict:
     """Train, checkpoint and export; returns a summary dict (best epoch, AUC, paths).
 
     `dataset_factory(items, input_size, mean, std, seed, cfg, augment)` and
     `collate_fn` default to difffake.synthesis.dataset's PseudoFakeDataset and
-    collate_pairs (injectable for tests).
+    collate_pairs (injectable for tests). `init`: a saved backbone folder whose
+    weights (encoder and head) start a fresh run (fine-tuning).
     """
     if dataset_factory is None or collate_fn is None:
         default_factory, default_collate = _default_data()
@@ -139,7 +140,9 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
 
     resuming = resume and last.with_suffix(".json").exists()
     # On resume the saved state replaces the init: never fetch pretrained weights for it.
-    model = Backbone(cfg.backbone, load_weights=not resuming, head_seed=tc.seed)
+    model = Backbone(cfg.backbone, load_weights=not resuming and init is None, head_seed=tc.seed)
+    if init is not None and not resuming:
+        _load_init(model, init)
     cfg = dataclasses.replace(cfg, backbone=model.cfg)   # mean/std/input size resolved
     model = model.to(dev)
     if channels_last:
@@ -246,6 +249,16 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
                  row["val_auc"], row["seconds"])
 
     return _export_best(out, model, cfg, state, items_train, items_val, info or {})
+
+
+def _load_init(model, directory) -> None:
+    """Encoder + head of a saved backbone; its architecture and input convention must match."""
+    start = Backbone.load(directory)
+    if (start.cfg.name, start.cfg.input_size, tuple(start.cfg.mean), tuple(start.cfg.std)) != (
+            model.cfg.name, model.cfg.input_size, tuple(model.cfg.mean), tuple(model.cfg.std)):
+        raise SettingsMismatch(f"{directory}: --init backbone is {start.cfg.name} @ {start.cfg.input_size} px "
+                               f"with its own normalisation; this run is {model.cfg.name} @ {model.cfg.input_size}")
+    model.load_state_dict(start.state_dict())
 
 
 def _keep_best(out: Path, model, state: dict, row: dict, keep: int) -> None:

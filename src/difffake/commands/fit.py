@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import AnomalyConfig, FaceConfig
-from ..errors import EXIT_OK, DifffakeError
+from ..errors import EXIT_OK, DifffakeError, UsageError
 
 NAME = "fit"
 HELP = "fit the differential density model on real videos and write a detector folder"
@@ -65,6 +65,18 @@ def add_arguments(p):
     p.add_argument("--video-reduce", choices=("mean", "median", "trimmed"))
     p.add_argument("--target-fpr", type=float)
     p.add_argument("--seed", type=int)
+    p.add_argument("--no-fusion", action="store_true",
+                   help="fit only the differential score (no pseudo-fake videos, no fused verdict)")
+    p.add_argument("--basis", choices=("fused", "differential", "classifier"), default=None,
+                   help="which score gives the stored verdict (default: fused when fitted, else differential)")
+    p.add_argument("--no-degraded", action="store_true",
+                   help="do not add re-captured (down-scaled, JPEG, colour-cast) copies of each real and "
+                        "its pseudo-fake twin to the fusion and calibration sets")
+    p.add_argument("--pseudo-seed", type=int, default=0,
+                   help="seed of the pseudo-fake twin made of every pool video (fusion and validation)")
+    p.add_argument("--allow-small-calibration", action="store_true",
+                   help="store a threshold even when the calibration reals are too few to resolve "
+                        "the target false-positive rate (flagged in model.json)")
     p.add_argument("--note", default="", help="free text kept in model.json (e.g. the recipe that made it)")
     p.add_argument("--cache", metavar="DIR", help="embedding cache folder (default: <store>/embeddings)")
 
@@ -199,10 +211,22 @@ def run(args) -> int:
         raise DifffakeError("--cal-ids-file needs --calibration holdout (crossfit calibrates on every pool video)")
     # Embedded once (after the split, so split errors come first) and shared by every fold.
     embed = lambda: embed_pool(backbone, pool, args.cache, fingerprint)
-    if method == "crossfit":
+    fused = method == "crossfit" and not args.no_fusion
+    extra = {}
+    if fused:
+        model, calibration, fit_info, extra = _fit_fused(cfg, pool, embed, backbone, args, say)
+    elif method == "crossfit":
         model, calibration, fit_info = _fit_crossfit(cfg, pool, embed, args.folds, args.split_by, say)
     else:
         model, calibration, fit_info = _fit_holdout(cfg, pool, embed, args, say)
+    from ..anomaly.calibration_check import check_calibration_size
+    for name, cal in (extra.get("calibrations") or {"differential": calibration}).items():
+        problem = check_calibration_size(cal)
+        if problem and not args.allow_small_calibration:
+            raise UsageError(f"{name} score: {problem}; add real videos or pass --allow-small-calibration")
+        if problem:
+            say(f"WARNING: {name} score: {problem}")
+            fit_info.setdefault("calibration_warnings", {})[name] = problem
     info = {
         "made_by": "difffake fit", "argv": sys.argv[1:], "note": args.note, "backbone_dir": str(bdir),
         "backbone_fingerprint": fingerprint, "backbone_training": getattr(backbone, "info", {}),
@@ -210,7 +234,9 @@ def run(args) -> int:
         "excluded_training_ids": n_excluded, "excluded_by_name_only": by_name,
         "exclude_source": exclude_src, **fit_info,
     }
-    det = Detector(backbone, model, calibration, face_cfg, info)
+    det = Detector(backbone, model, calibration, face_cfg, info, single=extra.get("single"),
+                   fusion=extra.get("fusion"), calibrations=extra.get("calibrations"),
+                   basis=args.basis)
     det.save(args.out)
     d = model.info["density"]
     say(f"fitted {cfg.density} on {model.info['n_samples']} {cfg.combine} samples from "
@@ -220,6 +246,10 @@ def run(args) -> int:
     what = "out-of-fold scores of the pool's" if method == "crossfit" else "held-out"
     say(f"calibration: {calibration.n} {what} real videos, threshold {calibration.threshold:.4g} "
         f"(target FPR {calibration.target_fpr:.0%}, achieved {calibration.achieved_fpr:.1%})")
+    for name, v in (fit_info.get("pseudo_fake_validation") or {}).items():
+        say(f"pseudo-fake videos vs real pool (out-of-fold): {name:16s} AUC {v['auc']:.3f}  "
+            f"twin share {v['twin_share']:.2f}  ({v['n']} pairs)")
+    say(f"verdict basis: {det.basis}")
     say(f"detector written to {args.out}")
     return EXIT_OK
 
@@ -281,6 +311,49 @@ def _fit_crossfit(cfg, pool: dict, embed, k: int, by: str, say):
             "fold_of": fold_of, "oof_scores": oof,
             "cal_unscored": sorted(v for v, s in oof.items() if s is None)}
     return cf.model, cf.calibration, info
+
+
+def _fit_fused(cfg, pool: dict, embed, backbone, args, say):
+    """Crossfit of densities + fusion on the pool and its pseudo-fake twins (anomaly.fused_fit)."""
+    from ..anomaly.crossfit import assign_folds
+    from ..anomaly.fused_fit import fit_fused
+    from ..anomaly.pseudo_pool import pseudo_twins
+    from ..anomaly.source_fpr import fpr_by_group
+
+    ids = sorted(pool)
+    try:
+        fold_of = assign_folds(ids, args.folds, cfg.seed, args.split_by)
+    except ValueError as exc:
+        raise DifffakeError(f"{exc}; add real videos, use --split-by video, or --no-fusion") from exc
+    emb = embed()
+    step = max(1, len(ids) // 10)
+    twins = pseudo_twins(backbone, pool, emb, seed=args.pseudo_seed, degraded=not args.no_degraded,
+                         progress=lambda d, t: (d % step == 0 or d == t) and say(f"pseudo-fake twins {d}/{t}"))
+    pool_ids, ids = ids, twins.keys    # entries: pool videos and, by default, their re-captured copies
+    ff = fit_fused(cfg, twins.real_embs, twins.real_probs, twins.fake_embs, twins.fake_probs,
+                   [fold_of[v] for v in twins.base_keys], ids=ids, say=say)
+    n_folds = max(fold_of.values()) + 1
+    validation = ff.validation()
+    oof = {name: {v: (float(x) if np.isfinite(x) else None) for v, x in zip(ids, scores)}
+           for name, scores in ff.oof_real.items()}
+    info = {"calibration_method": "crossfit", "folds": n_folds,
+            "split_rule": f"crossfit: {n_folds} folds of whole {_split_rule(args.split_by)}, seed {cfg.seed}; "
+                          f"densities and fusion of each fold fitted on the other folds' reals and their "
+                          f"pseudo-fake twins; final models fitted on all pool videos",
+            "fit_ids": pool_ids, "cal_ids": ids, "fit_entries": ids, "fold_of": fold_of,
+            "oof_scores": oof["differential"],
+            "oof_component_scores": oof,
+            "cal_unscored": sorted(v for v, s in oof["differential"].items() if s is None),
+            "pseudo_fake_validation": validation,
+            "pseudo_fake_recipe": {"seed": args.pseudo_seed, "degraded_copies": not args.no_degraded,
+                                   "mask_types": dict(zip(ids, twins.mask_types)),
+                                   "rule": "one pseudo-fake twin per pool video (synthesis.video); with "
+                                           "degraded copies, each real and its twin also re-captured once "
+                                           "(the same synthesis.domain degradation on both)"},
+            "fpr_by_source": {name: fpr_by_group(ids, ff.oof_real[name], cal.threshold)
+                              for name, cal in ff.calibrations.items()}}
+    extra = {"single": ff.single, "fusion": ff.fusion, "calibrations": ff.calibrations}
+    return ff.differential, ff.calibrations["differential"], info, extra
 
 
 def _face_config(stores) -> FaceConfig:

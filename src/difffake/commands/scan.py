@@ -38,6 +38,10 @@ def add_arguments(p) -> None:
                    help="a trusted photo or video of the same person: suspect frames are also compared with it")
     p.add_argument("--frames", type=int, default=None, help="frames sampled per video (default: the detector's)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--score", choices=("fused", "differential", "classifier"), default=None,
+                   help="which score gives the verdict: fused (every signal, the default of a fused "
+                        "detector), differential (the DiffFake pair score alone) or classifier (the "
+                        "backbone's mean P(fake)); every score is reported either way")
 
 
 def exit_code(results) -> int:
@@ -56,7 +60,8 @@ def _line(r) -> str:
     if r.status == "ok":
         p = "" if r.p_value_real is None else f"p(real)={r.p_value_real:.3f}  "
         ref = "" if r.reference_score is None else f"vs-reference={r.reference_score:+.3f}  "
-        return (f"{r.verdict.upper():7s} score={r.score:+.3f}  {p}{ref}faces {r.n_faces}/{r.n_frames}  "
+        score = "score=n/a" if r.score is None else f"{r.basis} score={r.score:+.3f}"
+        return (f"{r.verdict.upper():7s} {score}  {p}{ref}faces {r.n_faces}/{r.n_frames}  "
                 f"{t:.1f}s  {r.path}")
     label = {"error": "ERROR", "no_face": "NO FACE", "too_few_faces": "TOO FEW"}.get(r.status, r.status)
     return f"{label:7s} {r.path}: {r.error}"
@@ -101,9 +106,11 @@ def model_info(detector) -> dict:
     info = {"detector": str(detector.path) if detector.path else "in memory",
             "backbone": detector.backbone.cfg.name,
             "input size": detector.backbone.cfg.input_size}
-    if detector.calibration is not None:
-        info["calibration"] = (f"threshold {detector.calibration.threshold:.4f} at target FPR "
-                               f"{detector.anomaly.cfg.target_fpr} on {detector.calibration.n} real videos")
+    info["verdict basis"] = detector.basis
+    cal = detector.calibrations.get({"classifier": "classifier_mean"}.get(detector.basis, detector.basis))
+    if cal is not None:
+        info["calibration"] = (f"{detector.basis} threshold {cal.threshold:.4f} at target FPR "
+                               f"{cal.target_fpr} on {cal.n} real videos")
     info.update({k: v for k, v in detector.info.items() if isinstance(v, (str, int, float))})
     return info
 
@@ -122,6 +129,9 @@ def run(args) -> int:
 
     jobs, problems = collect_media(args.inputs, explicit_id="path")
     detector = Detector.load(args.detector, device=args.device)
+    if args.score is not None:
+        detector.check_basis(args.score)   # DetectorFileError (exit 2) when the folder cannot
+        detector.basis = args.score
     if args.frames is not None:
         if args.frames < 2:
             print("difffake: error: --frames must be at least 2 (pairs need two frames)", file=sys.stderr)

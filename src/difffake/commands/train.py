@@ -29,7 +29,19 @@ def add_arguments(p) -> None:
     p.add_argument("--no-sam", action="store_true", help="plain SGD instead of SAM (about 2x faster)")
     p.add_argument("--pretrained", help="weights: lite0-package | timm | none | path to a weights file")
     p.add_argument("--val-fraction", type=float, help="share of video ids held out for validation")
+    p.add_argument("--val-fraction-photos", type=float,
+                   help="share of photo ids held out (default: --val-fraction); photos give no frame "
+                        "pairs, so the density model never needs them and most can train the backbone")
+    p.add_argument("--domain-aug", type=float, metavar="P",
+                   help="probability of the shared capture degradation of a real and its fake "
+                        "(down/up-scaling, JPEG, colour cast, overlay; cpu preset 0.8, paper 0)")
     p.add_argument("--workers", type=int, help="DataLoader workers")
+    p.add_argument("--split", metavar="SPLIT_JSON",
+                   help="use this train/validation split ({'train': [...], 'val': [...]} ids) instead of "
+                        "drawing one; ids in the stores that it does not list are left out")
+    p.add_argument("--init", metavar="BACKBONE_DIR",
+                   help="start from a trained backbone (backbone.safetensors + backbone.json, e.g. a "
+                        "detector folder): fine-tuning; its validation ids must stay validation ids")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.safetensors")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--seed", type=int, help="random seed (split, init, pseudo-fakes)")
@@ -46,7 +58,8 @@ def build_config(args):
         cfg = preset(args.preset)
     tr, bb = {}, {}
     for arg, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"),
-                     ("val_fraction", "val_fraction"), ("workers", "num_workers"), ("seed", "seed")):
+                     ("val_fraction", "val_fraction"), ("workers", "num_workers"), ("seed", "seed"),
+                      ("val_fraction_photos", "val_fraction_photos")):
         if getattr(args, arg) is not None:
             tr[key] = getattr(args, arg)
     if args.steps_per_epoch is not None:
@@ -57,8 +70,9 @@ def build_config(args):
         bb["input_size"] = args.input_size
     if args.pretrained is not None:
         bb["pretrained"] = args.pretrained
+    synth = cfg.synth if args.domain_aug is None else dataclasses.replace(cfg.synth, p_domain=args.domain_aug)
     return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr),
-                               backbone=dataclasses.replace(cfg.backbone, **bb))
+                               backbone=dataclasses.replace(cfg.backbone, **bb), synth=synth)
 
 
 def saved_split(path: Path, all_ids) -> tuple[list[str], list[str]]:
@@ -112,12 +126,16 @@ def run(args) -> int:
         print(f"difffake train: error: {', '.join(args.store)}: fewer than 2 videos", file=sys.stderr)
         return EXIT_USAGE
     split_file = Path(args.out) / "split.json"
-    if args.resume and split_file.is_file():
+    if args.split and not (args.resume and split_file.is_file()):
+        train_ids, val_ids = saved_split(Path(args.split), all_ids)
+    elif args.resume and split_file.is_file():
         # Resume keeps the run's own split: recomputing it could move videos
         # between train and validation mid-run (e.g. after the store grew).
         train_ids, val_ids = saved_split(split_file, all_ids)
     else:
-        train_ids, val_ids = split_ids(all_ids, cfg.train.val_fraction, cfg.train.seed)
+        photos = cfg.train.val_fraction_photos
+        train_ids, val_ids = split_ids(all_ids, cfg.train.val_fraction, cfg.train.seed,
+                                       None if photos is None else {"photos": photos})
     train_set, val_set = set(train_ids), set(val_ids)
     items_train, items_val = [], []
     for s in stores:
@@ -130,8 +148,11 @@ def run(args) -> int:
         return EXIT_USAGE
     log.info("train: %d faces from %d ids; validation: %d faces from %d ids",
              len(items_train), len(train_ids), len(items_val), len(val_ids))
+    info = {"stores": [str(s.root) for s in stores]}
+    if args.init:
+        info["init"] = str(args.init)
     summary = train(cfg, items_train, items_val, args.out, device=args.device, resume=args.resume,
-                    info={"stores": [str(s.root) for s in stores]})
+                    info=info, init=args.init)
     summary.pop("history", None)
     print(json.dumps(summary, indent=2))
     return EXIT_OK

@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 from ..backbone.preprocess import to_tensor, view_matrix, warp_view
 from ..config import SynthConfig
 from .blend import PseudoFakeGenerator
+from .domain import degrade_pair
 from .masks import MASK_TYPES
 
 
@@ -61,8 +62,9 @@ class PseudoFakeDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def rng_for(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch, int(index)])
+    def rng_for(self, index: int, stream: int = 0) -> np.random.Generator:
+        key = [self.seed, self.epoch, int(index)] + ([stream] if stream else [])
+        return np.random.default_rng(key)
 
     def sample(self, index: int):
         """(SynthSample at crop size, 2x3 view matrix) for item `index` (for figures and tests)."""
@@ -73,7 +75,10 @@ class PseudoFakeDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         s, m = self.sample(index)
-        real, fake, mask = (warp_view(a, m, self.size) for a in (s.real, s.fake, s.mask))
+        real, fake = s.real, s.fake
+        if self.augment:   # the same capture degradation on both: only the blend tells them apart
+            real, fake = degrade_pair(real, fake, self.rng_for(index, stream=1), self.cfg)
+        real, fake, mask = (warp_view(a, m, self.size) for a in (real, fake, s.mask))
         return {
             "real": to_tensor(real, self.mean, self.std),
             "fake": to_tensor(fake, self.mean, self.std),
