@@ -68,12 +68,21 @@ def real_face_items(shared_data, face_detector):
     for path in photos[::7]:  # spread over sources (files are sorted by source)
         record = extract_faces(path, FaceConfig(num_frames=1), face_detector,
                                video_id=f"photos/{path.name}")
-        if record.has_face[0]:
+        if record.has_face[0] and _upright(record.landmarks[0]):
             items.append((record.crops[0], record.landmarks[0], record.video_id))
         if len(items) == 12:
             break
     assert len(items) >= 8, f"only {len(items)} faces found in {len(photos[::7])} photos"
     return items
+
+
+def _upright(lm) -> bool:
+    """Eyes clearly above the nose tip along the face's axis: the mask-geometry checks assume a
+    face seen from the front (a face seen from below, or landmarks that missed, would not do)."""
+    lm = np.asarray(lm, np.float64)
+    eyes, chin = lm[36:48].mean(axis=0), lm[8]
+    axis = chin - eyes
+    return float(np.dot(lm[30] - eyes, axis) / np.dot(axis, axis)) > 0.25
 
 
 def write_moving_face_video(path: Path, rgb: np.ndarray, num_frames: int, seed: int,

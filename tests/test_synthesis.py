@@ -29,15 +29,20 @@ def check_mask_geometry(mask: np.ndarray, lm: np.ndarray, mask_type: str, tol: f
     """Mass where the type says; `tol` (pixels) allows for the generator's small affine."""
     assert mask.any(), f"{mask_type}: empty mask"
     cx, cy = centroid(mask)
-    nose_y = lm[NOSE_TIP, 1]
-    eyes_y = lm[36:48, 1].mean()
+    # "Above" and "below" along the face's own axis (eyes -> mouth), so a tilted head counts too.
+    down = lm[48:68].mean(axis=0) - lm[36:48].mean(axis=0)
+    down = down / np.linalg.norm(down)
+    c = float(np.dot((cx, cy), down))
+    nose_y = float(np.dot(lm[NOSE_TIP], down))
+    eyes_y = float(np.dot(lm[36:48].mean(axis=0), down))
+    chin_y = float(np.dot(lm[8], down))
     if mask_type == "eyes":
-        assert cy < nose_y - tol, (mask_type, cy, nose_y)
-        assert abs(cy - eyes_y) < abs(cy - lm[8, 1]), "eyes mask nearer the chin than the eyes"
+        assert c < nose_y - tol, (mask_type, c, nose_y)
+        assert abs(c - eyes_y) < abs(c - chin_y), "eyes mask nearer the chin than the eyes"
     elif mask_type == "mouth_jaw":
-        assert cy > nose_y + tol, (mask_type, cy, nose_y)
+        assert c > nose_y + tol, (mask_type, c, nose_y)
     elif mask_type == "lower_head":
-        assert cy > eyes_y + tol, (mask_type, cy, eyes_y)
+        assert c > eyes_y + tol, (mask_type, c, eyes_y)
     else:  # whole face: centred between eyes and mouth, inside the landmarks' box
         if tol == 0:  # raw hulls cover the nose tip (eroded ones may not, on profiles)
             x, y = np.round(lm[NOSE_TIP]).astype(int)
