@@ -16,6 +16,10 @@ from .errors import MediaError
 TRUNCATED_SHARE = 0.9
 
 
+class TruncatedMedia(MediaError):
+    """A container that opens but holds fewer frames than it declares (a cut-off upload)."""
+
+
 @dataclass
 class Evidence:
     sha256: str
@@ -79,9 +83,11 @@ def _probe_av(path, digest: str, size: int) -> Evidence:
     except MediaError:
         raise
     except (av.FFmpegError, StopIteration, ValueError, OSError) as exc:
-        raise MediaError(path, f"not a readable video or image ({exc.__class__.__name__}: {exc})") from exc
+        # strerror, not str(exc): FFmpeg's message repeats the (private) path
+        why = getattr(exc, "strerror", None) or exc.__class__.__name__
+        raise MediaError(path, f"not a readable video or image ({why})") from exc
     if declared > 1 and packets < TRUNCATED_SHARE * declared:
-        raise MediaError(path, f"truncated: the header declares {declared} frames, "
+        raise TruncatedMedia(path, f"truncated: the header declares {declared} frames, "
                                f"the file holds {packets}")
     return ev
 
