@@ -120,8 +120,9 @@ def create_app(load_detector, config: ServeConfig | None = None, start_workers: 
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page():
+        mb = cfg.max_upload_bytes / (1024 * 1024)
         html = environment().get_template("index.html.j2").render(
-            max_mb=cfg.max_upload_bytes // (1024 * 1024))
+            max_size=f"{mb / 1024:g} GB" if mb >= 1024 else f"{mb:g} MB")
         return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP})
 
     @app.post("/api/scans", status_code=202, openapi_extra=UPLOAD_BODY,
