@@ -66,3 +66,17 @@ def multipart_stream(name: str, total: int, chunk: int = 1 << 20, boundary: str 
             yield piece
         yield tail
     return f"multipart/form-data; boundary={boundary}", gen(), sent, len(head) + total + len(tail)
+
+
+def faststart_copy(src, dst):
+    """The same video with its index (moov) first, as phones and web encoders write it (PyAV remux)."""
+    import av
+
+    with av.open(str(src)) as i, av.open(str(dst), "w", options={"movflags": "faststart"}) as o:
+        s = i.streams.video[0]
+        out = o.add_stream_from_template(s)
+        for p in i.demux(s):
+            if p.dts is not None:
+                p.stream = out
+                o.mux(p)
+    return dst

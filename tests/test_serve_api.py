@@ -8,13 +8,13 @@ import pytest
 
 pytest.importorskip("fastapi", reason="needs the serve extra (pip install -e '.[serve]')")
 httpx = pytest.importorskip("httpx")
-av = pytest.importorskip("av")
+pytest.importorskip("av")
 
 from fastapi.testclient import TestClient  # noqa: E402
 
 from difffake.serve.app import create_app  # noqa: E402
 from difffake.serve.config import GB, ServeConfig  # noqa: E402
-from serve_support import live_server, multipart_stream, wait_done  # noqa: E402
+from serve_support import faststart_copy, live_server, multipart_stream, wait_done  # noqa: E402
 
 LIMIT = 4 * 1024 * 1024
 
@@ -29,18 +29,6 @@ def server(tiny_detector):
 
 def _post(client, name, data, ctype="video/mp4"):
     return client.post("/api/scans", files={"file": (name, data, ctype)})
-
-
-def _faststart_copy(src, dst):
-    """The same video with its index (moov) first, as phones and web encoders write it."""
-    with av.open(str(src)) as i, av.open(str(dst), "w", options={"movflags": "faststart"}) as o:
-        s = i.streams.video[0]
-        out = o.add_stream_from_template(s)
-        for p in i.demux(s):
-            if p.dts is not None:
-                p.stream = out
-                o.mux(p)
-    return dst
 
 
 def test_scan_through_the_api_is_the_cli_scan(server, tiny_detector, synthetic_videos):
@@ -110,7 +98,7 @@ def test_bad_requests_get_a_clear_4xx_and_the_server_keeps_serving(server, synth
     elif case == "truncated":
         r, want = _post(client, "cut.mp4", video[: len(video) // 2]), 415
     elif case == "truncated_faststart":
-        fast = _faststart_copy(synthetic_videos / "astro_0.mp4", tmp_path / "fast.mp4").read_bytes()
+        fast = faststart_copy(synthetic_videos / "astro_0.mp4", tmp_path / "fast.mp4").read_bytes()
         r, want = _post(client, "cut.mp4", fast[: len(fast) // 2]), 422
     elif case == "empty":
         r, want = _post(client, "empty.mp4", b""), 400

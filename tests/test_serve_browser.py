@@ -52,6 +52,7 @@ def test_page_uploads_a_video_and_shows_verdict_score_and_hash(browser, shared_d
         assert verdict in ("REAL", "FAKE")
         assert re.fullmatch(r"-?\d+\.\d{3}", page.locator("#score").inner_text())
         assert page.locator("#sha256").inner_text() == hashlib.sha256(video.read_bytes()).hexdigest()
+        assert "model card" in page.locator("#accuracy").inner_text()
         report = page.frame_locator("#report")
         report.locator("#components").wait_for(timeout=30_000)   # the full report, inside the page
         assert report.locator("#sha256").inner_text() == page.locator("#sha256").inner_text()

@@ -62,6 +62,8 @@ def run(args) -> int:
     cfg = ServeConfig(max_upload_bytes=limit, retention_s=args.retention_hours * 3600,
                       workers=args.workers, queue_size=args.queue, token=token, device=args.device)
     app = create_app(lambda: loaded.pop() if loaded else Detector.load(args.detector, device=args.device), cfg)
+    print(f"difffake serve: uploads and reports in {app.state.root} (private, removed on exit)",
+          file=sys.stderr)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"difffake serve: open http://{shown}:{args.port}/" + ("?token=…" if token else ""),
           file=sys.stderr, flush=True)

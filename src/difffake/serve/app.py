@@ -71,13 +71,19 @@ def make_runner(load_detector):
     """The job body: the library scan the CLI uses, then the report; one detector per worker thread."""
     local = threading.local()
 
+    def warm():
+        """Load the detector (and dlib's landmark model) when the worker starts, not in the first job."""
+        if not hasattr(local, "detector"):
+            local.detector = load_detector()
+            local.detector.face_detector()
+
     def run(job, progress):
         from ..detector import ScanResult
         from ..reporting.render import render_report
+        from ..reporting.words import model_card
         from ..scanning import scan_video
 
-        if not hasattr(local, "detector"):
-            local.detector = load_detector()
+        warm()
         det = local.detector
         try:
             res = scan_video(det, job.upload, job.name, keep_record=True, evidence=job.probed,
@@ -88,8 +94,10 @@ def make_runner(load_detector):
         res.path = job.name   # the client's label, never the server's private path
         (job.folder / "report.html").write_text(render_report([res], det, show_paths=False),
                                                 encoding="utf-8")
+        job.accuracy = model_card(det)["accuracy_rows"]
         job.result = res.to_dict()
         job.evidence = job.probed.to_dict() if job.probed is not None else None
+    run.warm = warm
     return run
 
 

@@ -42,6 +42,7 @@ class Job:
     error: str | None = None
     upload: Path | None = None
     probed: object = None            # Evidence from the content check
+    accuracy: list | None = None     # (label, value) rows of the model card's measured accuracy
     deleted: bool = False
 
     @property
@@ -63,6 +64,7 @@ class Job:
              if self.finished and self.started else None}
         if self.state == "done":
             d["result"], d["evidence"] = self.result, self.evidence
+            d["model_accuracy"] = [{"label": k, "value": v} for k, v in (self.accuracy or [])]
         if self.error:
             d["error"] = self.error
         return d
@@ -164,6 +166,12 @@ class JobManager:
 
     # ---------------------------------------------------------------- worker
     def _work(self) -> None:
+        warm = getattr(self._run, "warm", None)
+        if warm is not None:
+            try:
+                warm()
+            except Exception:  # the first job will retry and report the failure in its state
+                log.exception("worker warm-up failed")
         while not self._stop.is_set():
             job_id = self._queue.get()
             if job_id is None:
