@@ -173,7 +173,11 @@ class JobManager:
             except Exception:  # the first job will retry and report the failure in its state
                 log.exception("worker warm-up failed")
         while not self._stop.is_set():
-            job_id = self._queue.get()
+            try:
+                job_id = self._queue.get(timeout=min(60.0, max(1.0, self.retention_s)))
+            except queue.Empty:   # idle: results still expire on time
+                self.sweep()
+                continue
             if job_id is None:
                 return
             with self._lock:
