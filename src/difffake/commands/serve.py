@@ -52,10 +52,15 @@ def run(args) -> int:
         print("difffake serve: error: --workers >= 1, --queue >= 0 and --retention-hours > 0",
               file=sys.stderr)
         return EXIT_USAGE
-    import uvicorn
+    try:
+        import uvicorn
 
+        from ..serve.app import create_app
+    except ImportError as exc:
+        print(f"difffake serve: error: needs the serve extra ({exc.name} is missing): "
+              "pip install 'difffake[serve]'", file=sys.stderr)
+        return EXIT_USAGE
     from ..detector import Detector
-    from ..serve.app import create_app
 
     # loaded now so a bad folder fails at once (exit 2), not in each job; the first worker takes it
     loaded = [Detector.load(args.detector, device=args.device)]
