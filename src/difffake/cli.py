@@ -11,7 +11,7 @@ from .errors import EXIT_INTERNAL, EXIT_USAGE, DifffakeError, FileError, Setting
 
 # Order = order shown in --help. Each module is imported lazily so that
 # `difffake --help` does not pay for torch.
-SUBCOMMANDS = ["scan", "prepare", "faces", "synth", "train", "fit", "evaluate"]
+SUBCOMMANDS = ["scan", "serve", "prepare", "faces", "synth", "train", "fit", "evaluate"]
 
 
 def _available():

@@ -80,39 +80,9 @@ def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=
 
 
 def _scan_one(detector, path, vid, reference_emb, keep_records):
-    from ..faces.pipeline import extract_faces
-    from ..reference import score_against_reference
-
-    t0 = time.perf_counter()
-    record = extract_faces(path, detector.face_cfg, detector.face_detector(), video_id=vid)
-    faces_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    emb = detector.embed_record(record)   # once: the scan and the reference view share it
-    embed_s = time.perf_counter() - t1
-    result = detector.scan(path, vid, record=record, embeddings=emb)
-    result.timings.update(faces=faces_s, embed=embed_s + result.timings.get("embed", 0.0))
-    result.timings.pop("decode", None)  # decoding is interleaved with detection
-    if reference_emb is not None and result.status == "ok":
-        ref = score_against_reference(detector.anomaly, emb, reference_emb)
-        result.reference_score = float(ref.score)
-        result.reference_pair_scores = [float(v) for v in ref.pair_scores]
-    if keep_records:
-        result.record = record
-    return result
-
-
-def model_info(detector) -> dict:
-    """What a report says about the model: where it came from and how it was made."""
-    info = {"detector": str(detector.path) if detector.path else "in memory",
-            "backbone": detector.backbone.cfg.name,
-            "input size": detector.backbone.cfg.input_size}
-    info["verdict basis"] = detector.basis
-    cal = detector.calibrations.get({"classifier": "classifier_mean"}.get(detector.basis, detector.basis))
-    if cal is not None:
-        info["calibration"] = (f"{detector.basis} threshold {cal.threshold:.4f} at target FPR "
-                               f"{cal.target_fpr} on {cal.n} real videos")
-    info.update({k: v for k, v in detector.info.items() if isinstance(v, (str, int, float))})
-    return info
+    from ..scanning import scan_video
+    return scan_video(detector, path, vid, reference_emb, keep_record=keep_records,
+                      with_evidence=keep_records)
 
 
 def _error_result(path, vid, message):
@@ -174,15 +144,8 @@ def run(args) -> int:
     bar.close()
 
     if args.report is not None:
-        from ..report import render_html
-        settings = {"frames per video": detector.face_cfg.num_frames,
-                    "face detector": detector.face_cfg.detector,
-                    "pairing": detector.anomaly.cfg.pairing,
-                    "combination": detector.anomaly.cfg.combine,
-                    "density model": detector.anomaly.cfg.density,
-                    "reference": str(args.reference) if args.reference else None}
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(render_html(results, settings, model_info(detector)), encoding="utf-8")
+        from ..report import write_report
+        write_report(args.report, results, detector, reference=args.reference)
         print(f"report written to {args.report}", file=sys.stderr)
     if not results:
         print("difffake: error: no video or image files found in the inputs", file=sys.stderr)

@@ -1,0 +1,82 @@
+"""Scan one file with progress by stage: the one workflow `difffake scan` and `difffake serve` share.
+
+Stages, in order: "decode" (hash and probe the container: the file evidence),
+"faces" (sampled frames decoded and searched for a face, one tick per frame),
+"embed" (face crops through the backbone), "score" (density model and verdict).
+`progress(stage, done, total)` is called at each tick; it must be cheap.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from .errors import MediaError
+
+STAGES = ("decode", "faces", "embed", "score")
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
+class _CountingDetector:
+    """Wraps a face detector so every searched frame ticks the "faces" stage."""
+
+    def __init__(self, inner, total: int, progress: Progress):
+        self._inner, self._total, self._progress, self._done = inner, total, progress, 0
+
+    def detect(self, *args, **kwargs):
+        faces = self._inner.detect(*args, **kwargs)
+        self._done += 1
+        self._progress("faces", min(self._done, self._total), self._total)
+        return faces
+
+    def __getattr__(self, name):  # name, settings, ... of the real detector
+        return getattr(self._inner, name)
+
+
+def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: bool = False,
+               evidence=None, with_evidence: bool = False, progress: Progress | None = None):
+    """ScanResult of one file; the face record and file evidence are attached when asked.
+
+    `evidence`: an Evidence already probed (the server's content check) so the
+    file is not hashed twice. Raises MediaError for an unreadable file.
+    """
+    from .evidence import evidence_or_none
+    from .faces.pipeline import extract_faces
+    from .reference import score_against_reference
+
+    progress = progress or _quiet
+    progress("decode", 0, 1)
+    if evidence is None and with_evidence:
+        evidence = evidence_or_none(path)
+    progress("decode", 1, 1)
+    total = detector.face_cfg.num_frames
+    progress("faces", 0, total)
+    t0 = time.perf_counter()
+    faces = _CountingDetector(detector.face_detector(), total, progress)
+    record = extract_faces(path, detector.face_cfg, faces, video_id=video_id)
+    faces_s = time.perf_counter() - t0
+    progress("embed", 0, 1)
+    t1 = time.perf_counter()
+    emb = detector.embed_record(record)   # once: the scan and the reference view share it
+    embed_s = time.perf_counter() - t1
+    progress("embed", 1, 1)
+    progress("score", 0, 1)
+    result = detector.scan(path, video_id, record=record, embeddings=emb)
+    result.timings.update(faces=faces_s, embed=embed_s + result.timings.get("embed", 0.0))
+    result.timings.pop("decode", None)  # decoding is interleaved with detection
+    if reference_emb is not None and result.status == "ok":
+        ref = score_against_reference(detector.anomaly, emb, reference_emb)
+        result.reference_score = float(ref.score)
+        result.reference_pair_scores = [float(v) for v in ref.pair_scores]
+    progress("score", 1, 1)
+    if keep_record:
+        result.record = record
+    if evidence is not None:
+        result.evidence = evidence
+    return result
+
+
+__all__ = ["scan_video", "STAGES", "MediaError"]
