@@ -57,7 +57,7 @@ def test_text_output_and_missing_input(saved_detector, synthetic_videos, tmp_pat
     code = main(["scan", str((synthetic_videos / "astro_0.mp4")), str(tmp_path / "nope.mp4"),
                  "--detector", str(saved_detector)])
     out = capsys.readouterr().out
-    assert re.search(r"(REAL|FAKE)\s+score=[+-]\d", out)
+    assert re.search(r"(REAL|FAKE)\s+differential score=[+-]\d", out)
     assert "nope.mp4: no such file or folder" in out
     assert code in (3, 5)
 

@@ -207,9 +207,9 @@ class Detector:
             raise DetectorFileError(self.path or Path("."), f"this detector cannot give a {basis!r} verdict "
                                     f"(it has {', '.join(self.available_bases()) or 'no calibrated score'})")
 
-    def scores(self, emb: np.ndarray, probs) -> dict[str, float]:
+    def scores(self, emb: np.ndarray, probs, differential_score=None) -> dict[str, float]:
         """Every score of one video's face-frame embeddings: components and the fused score."""
-        out = component_scores(emb, probs, self.anomaly, self.single)
+        out = component_scores(emb, probs, self.anomaly, self.single, differential_score)
         if self.fusion is not None:
             out["fused"] = self.fusion.score(out)
         return out
@@ -272,9 +272,8 @@ class Detector:
         res.n_pairs = int(len(vs.pairs))
         res.pair_scores = [float(v) for v in vs.pair_scores]
         res.pairs = [[int(face_frames[a]), int(face_frames[b])] for a, b in vs.pairs]
-        scores = {"differential": float(vs.score)}
-        if self.single is not None or self.fusion is not None:
-            scores = self.scores(emb, probs) if emb is not None else scores
+        scores = ({"differential": float(vs.score)} if emb is None
+                  else self.scores(emb, probs, differential_score=vs.score))
         basis_name = BASIS_COMPONENT[self.basis]
         order = [basis_name] + [k for k in ("fused", *LABELS) if k != basis_name]
         for name in dict.fromkeys(order):

@@ -23,7 +23,7 @@ import numpy as np
 COMPONENTS = ("differential", "single", "classifier_mean", "classifier_q90")
 LABELS = {
     "fused": "fused score (all components)",
-    "differential": "differential pair score (DiffFake)",
+    "differential": "differential score (DiffFake: change between frames)",
     "single": "single-frame density score",
     "classifier_mean": "frame classifier, mean P(fake)",
     "classifier_q90": "frame classifier, 90th percentile P(fake)",
@@ -32,11 +32,14 @@ Z_CLIP = 8.0
 CLASSIFIER_QUANTILE = 0.9
 
 
-def component_scores(emb, probs, differential, single=None) -> dict[str, float]:
+def component_scores(emb, probs, differential, single=None, differential_score=None) -> dict[str, float]:
     """{component: score} of one video from its face-frame embeddings and P(fake) per frame.
 
-    NaN where a component cannot score the video (e.g. one face frame: no pair)."""
-    out = {"differential": float(differential.score_video(emb).score)}
+    NaN where a component cannot score the video (e.g. one face frame: no pair).
+    `differential_score`: the video's pair score when the caller has it already."""
+    if differential_score is None:
+        differential_score = differential.score_video(emb).score
+    out = {"differential": float(differential_score)}
     if single is not None:
         out["single"] = float(single.score_video(emb).score)
     if probs is not None and len(probs):
