@@ -172,6 +172,8 @@ def _video_section(r) -> str:
                     f'<img src="{_png_data_uri(_crop_png(cb))}"><br>frames {fa} &amp; {fb} · score {score:.3f}</div>')
             if cells:
                 body += "<h3>Most anomalous pairs</h3><div class='pairs'>" + "".join(cells) + "</div>"
+    from .identity.report import identity_section  # scan --reference: its own fragment
+    body += identity_section(r)
     return f"""<div class="video"><h2>{html.escape(r.video_id)}
 <span class="verdict" style="background:{colour}">{html.escape(_badge(r).upper())}</span></h2>
 <table>{table}</table>{body}</div>"""
