@@ -70,12 +70,26 @@ def timed_scan(detector, path, vid, ref=None, ref_emb=None):
     return res, float(sum(v for v in res.timings.values() if v))
 
 
+def identity_only(detector, path, vid, ref):
+    """The identity fields of a scan with `ref`, without the backbone (untimed twins)."""
+    from difffake.detector import ScanResult
+    from difffake.faces.pipeline import extract_faces
+    from difffake.identity.check import add_identity
+    record = extract_faces(path, detector.face_cfg, detector.face_detector(), video_id=vid)
+    res = ScanResult(path=str(path), video_id=vid, status="ok")
+    add_identity(detector, res, record, ref)
+    return res
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--detector", default=None, help="detector folder (default: the shipped one)")
     ap.add_argument("--work", type=Path, default=Path("runs/identity_windows"), help="where cut windows go")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--limit", type=int, default=None, help="only the first N twins (a quick look)")
+    ap.add_argument("--time-every", type=int, default=5,
+                    help="full scans, plain and with the reference, timed on every k-th twin (the others: identity only)")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="stop before the N-th twin (rows already in WORK/rows are reused: resume in chunks)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "identity.md")
     ap.add_argument("--json", type=Path, default=None, help="also write per-twin rows as JSON here")
     args = ap.parse_args(argv)
@@ -87,42 +101,60 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     twins = sorted(p.name for p in (DEV / "real").glob("dfl_*.mp4") if (DEV / "fake" / p.name).exists())
-    twins = twins[: args.limit] if args.limit else twins
     det = Detector.load(args.detector)
     cal = det.identity_calibration
     if cal is None:
         raise SystemExit(f"{det.path}: no identity.json (run scripts/calibrate_identity.py)")
     rows, plain_t, ref_t, build_t = [], [], [], []
+    done_dir = args.work / "rows"   # one JSON per finished twin: a long run can be split (--limit)
+    done_dir.mkdir(parents=True, exist_ok=True)
     for k, name in enumerate(twins):
+        done = done_dir / f"{name}.json"
+        if done.exists():
+            saved = json.loads(done.read_text())
+            rows += saved["rows"]
+            build_t.append(saved["build_s"])
+            plain_t += [r["t_plain"] for r in saved["rows"] if r["t_plain"] is not None]
+            ref_t += [r["t_ref"] for r in saved["rows"] if r["t_ref"] is not None]
+            continue
+        if args.limit is not None and k >= args.limit:
+            break
         head, real_rest, split = cut_windows(DEV / "real" / name, args.work / "real")
         _, fake_rest, _ = cut_windows(DEV / "fake" / name, args.work / "fake")
+        timed = k % args.time_every == 0
         t0 = time.perf_counter()
         ref = det.reference([head])
-        ref_emb = np.concatenate([det.embed_record(r) for r in ref.records])
+        ref_emb = np.concatenate([det.embed_record(r) for r in ref.records]) if timed else None
         build_t.append(time.perf_counter() - t0)
         for label, path in (("real", real_rest), ("fake", fake_rest)):
             runs = {}
-            order = ("plain", "ref") if (k + (label == "fake")) % 2 == 0 else ("ref", "plain")
-            for mode in order:   # interleaved, order alternating: same load for both
-                runs[mode] = timed_scan(det, path, f"{label}/{name}", *((ref, ref_emb) if mode == "ref" else ()))
-            res, t_ref = runs["ref"]
-            plain_t.append(runs["plain"][1])
-            ref_t.append(t_ref)
+            if timed:   # the whole scan, plain and with the reference, interleaved (order alternating)
+                order = ("plain", "ref") if (k + (label == "fake")) % 2 == 0 else ("ref", "plain")
+                for mode in order:
+                    runs[mode] = timed_scan(det, path, f"{label}/{name}",
+                                            *((ref, ref_emb) if mode == "ref" else ()))
+                res, t_ref = runs["ref"]
+                plain_t.append(runs["plain"][1])
+                ref_t.append(t_ref)
+            else:       # identity only (the same library calls, without the backbone's work)
+                res = identity_only(det, path, f"{label}/{name}", ref)
             rows.append(dict(twin=name, label=label, distance=res.identity_distance,
                              verdict=res.identity_verdict, reason=res.identity_reason,
                              frames=len(res.identity_frame_distances), ref_faces=len(ref.descriptors),
                              blind=res.score, ref_score=res.reference_score,
-                             t_plain=runs["plain"][1], t_ref=t_ref, t_identity=res.timings.get("identity")))
+                             t_plain=runs["plain"][1] if timed else None, t_ref=runs["ref"][1] if timed else None,
+                             t_identity=res.timings.get("identity")))
+        done.write_text(json.dumps({"rows": rows[-2:], "build_s": build_t[-1]}))
         print(f"{k + 1}/{len(twins)} {name}: real {rows[-2]['distance']:.3f} {rows[-2]['verdict']}, "
               f"fake {rows[-1]['distance']:.3f} {rows[-1]['verdict']}", flush=True)
 
+    twins = sorted({r["twin"] for r in rows})
     y = np.array([r["label"] == "fake" for r in rows])
     d = np.array([np.nan if r["distance"] is None else r["distance"] for r in rows])
     auc = float(roc_auc_score(y[np.isfinite(d)], d[np.isfinite(d)]))
-    blind = np.array([r["blind"] for r in rows], float)
-    auc_blind = float(roc_auc_score(y, blind))
-    refsc = np.array([r["ref_score"] for r in rows], float)
-    auc_refscore = float(roc_auc_score(y, refsc))
+    tr = [i for i, r in enumerate(rows) if r["t_ref"] is not None]   # twins scanned in full
+    auc_blind = float(roc_auc_score(y[tr], [rows[i]["blind"] for i in tr]))
+    auc_refscore = float(roc_auc_score(y[tr], [rows[i]["ref_score"] for i in tr]))
     count = lambda lab, v: sum(r["label"] == lab and r["verdict"] == v for r in rows)  # noqa: E731
     n_real, n_fake = int((~y).sum()), int(y.sum())
     twin_share = float(np.mean([d[i + 1] > d[i] for i in range(0, len(rows), 2)]))
@@ -147,8 +179,8 @@ def main(argv=None) -> int:
         f"(unknown {count('fake', 'unknown')}, same {count('fake', 'same')}) |",
         f"| real distances (min-max) | {np.nanmin(d[~y]):.3f}-{np.nanmax(d[~y]):.3f} |",
         f"| fake distances (min-max) | {np.nanmin(d[y]):.3f}-{np.nanmax(d[y]):.3f} |",
-        f"| beside it: blind fake score AUC (no reference) | {auc_blind:.3f} |",
-        f"| beside it: backbone score against the reference AUC | {auc_refscore:.3f} |", "",
+        f"| beside it, on the {len(tr) // 2} fully scanned twins: blind fake score AUC (no reference) | {auc_blind:.3f} |",
+        f"| beside it, same twins: backbone score against the reference AUC | {auc_refscore:.3f} |", "",
         "## Calibration on the real pool (from identity.json; real videos only)", "",
         f"{m.get('n_clips', cal.info.get('clips'))} real clips, {cal.info.get('people')} people, multi-clip people: "
         f"{', '.join(cal.info.get('multi_clip_people', []))}. Ordered clip pairs (reference A, suspect B).", "",
@@ -159,13 +191,14 @@ def main(argv=None) -> int:
         f"{dp['n_unknown']} | {dp['n_different']} |", "",
         "## Cost beside a plain scan (same videos, same run, interleaved)", "",
         f"Scan's own time accounting (sum of `timings`: faces, embed, score, identity), {len(plain_t)} suspect "
-        f"clips, {args.threads} torch threads, {os.cpu_count()} cores, {platform.machine()}, malloc tuning "
+        f"clips (every {args.time_every}th twin, both suspects; each scanned plainly and with the reference, "
+        "interleaved, order alternating), {args.threads} torch threads, {os.cpu_count()} cores, {platform.machine()}, malloc tuning "
         f"{'on' if os.environ.get('MALLOC_MMAP_MAX_') else 'off'}. The machine was shared with other jobs.", "",
         "| | mean s / suspect video | ratio |", "|---|---|---|",
         f"| scan | {np.mean(plain_t):.2f} | 1.00 |",
         f"| scan --reference (blind reference score + identity) | {np.mean(ref_t):.2f} | **{ratio:.2f}** |",
         f"| of which identity descriptors + distances | "
-        f"{np.mean([r['t_identity'] for r in rows]):.2f} | |",
+        f"{np.mean([rows[i]['t_identity'] for i in tr]):.2f} | |",
         f"| building one reference (2 s clip; once per run, not per video) | {np.mean(build_t):.2f} | |", "",
         "## Per twin", "",
         "| twin | real distance | real verdict | fake distance | fake verdict |", "|---|---|---|---|---|",
