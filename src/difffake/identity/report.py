@@ -47,6 +47,7 @@ def curve_png(r) -> bytes:
         ax.axhline(r.identity_threshold, color="#c0392b", ls="--", lw=1, label="same / different threshold")
     if r.identity_distance is not None:
         ax.axhline(r.identity_distance, color="#2c3e50", lw=1.2, label="video distance (trimmed mean)")
+    ax.set_ylim(0, max(1.0, float(np.nanmax(d)) + 0.05) if len(d) else 1.0)  # 0 = identical faces
     ax.set_xlabel("time (s)")
     ax.set_ylabel("identity distance")
     ax.legend(loc="best", fontsize=7)
