@@ -189,6 +189,13 @@ def main(argv=None) -> int:
         f"**{sp['n_different']} ({sp['rate_different']:.1%})** false \"not the same\" |",
         f"| different people | {dp['n']} | **{dp['n_same']} ({dp['rate_same']:.2%})** false \"same\" | "
         f"{dp['n_unknown']} | {dp['n_different']} |", "",
+        *([f"Each person's pairs judged by cuts fitted without that person (leave one person out): "
+           f"false \"not the same\" {m['leave_one_person_out']['n_false_different']} of "
+           f"{m['leave_one_person_out']['n_same']}, false \"same\" {m['leave_one_person_out']['n_false_same']} of "
+           f"{m['leave_one_person_out']['n_different']} ({m['leave_one_person_out']['false_same_rate']:.2%}; a "
+           f"different-people pair is judged once per person it touches); cuts "
+           f"{m['leave_one_person_out']['cut_range'][0]:.3f}-{m['leave_one_person_out']['cut_range'][1]:.3f}.", ""]
+          if "leave_one_person_out" in m else []),
         "## Cost beside a plain scan (same videos, same run, interleaved)", "",
         f"Scan's own time accounting (sum of `timings`: faces, embed, score, identity), {len(plain_t)} suspect "
         f"clips (every {args.time_every}th twin, both suspects; each scanned plainly and with the reference, "

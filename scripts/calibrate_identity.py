@@ -99,6 +99,33 @@ def pair_distances(descs: dict, ids: list, reference_frames: int, suspect_frames
     return out
 
 
+def leave_one_person_out(same: dict, diff: dict, people: dict, **fit_kw) -> dict:
+    """Error counts when each person's pairs are judged by cuts fitted without them.
+
+    The in-sample rates of identity.json are measured on the pairs the cuts came
+    from; this says how much that flatters them. A different-people pair touches
+    two people, so it is judged twice (once per held-out person).
+    """
+    from difffake.identity.calibration import fit_calibration
+
+    out = {"n_same": 0, "n_false_different": 0, "n_different": 0, "n_false_same": 0}
+    cuts = []
+    for p in sorted({people[a] for a, _ in same} | {people[a] for a, _ in diff}):
+        test_s = [d for (a, _), d in same.items() if people[a] == p]
+        test_d = [d for (a, b), d in diff.items() if p in (people[a], people[b])]
+        cal = fit_calibration([d for (a, _), d in same.items() if people[a] != p],
+                              [d for (a, b), d in diff.items() if p not in (people[a], people[b])], **fit_kw)
+        cuts.append(cal.same_max)
+        out["n_same"] += len(test_s)
+        out["n_false_different"] += sum(cal.verdict(d)[0] == "different" for d in test_s)
+        out["n_different"] += len(test_d)
+        out["n_false_same"] += sum(cal.verdict(d)[0] == "same" for d in test_d)
+    out["false_different_rate"] = out["n_false_different"] / out["n_same"] if out["n_same"] else None
+    out["false_same_rate"] = out["n_false_same"] / out["n_different"] if out["n_different"] else None
+    out["cut_range"] = [min(cuts), max(cuts)]
+    return out
+
+
 def contact_sheet(store, pairs, path: Path, title: str):
     """Rows of (A's first face, B's first face, distance) to check the grouping by eye."""
     import cv2
@@ -157,6 +184,7 @@ def main(argv=None) -> int:
                           min_faces=defaults.min_faces, min_face_px=defaults.min_face_px,
                           suspect_frames=defaults.suspect_frames,
                           reference_frames=defaults.reference_frames, trim=defaults.trim)
+    cal.measured["leave_one_person_out"] = leave_one_person_out(same, diff, people)
     import dlib
     cal.info = {"made_by": "scripts/calibrate_identity.py", "store": args.store.name,
                 "clips": len(kept), "people": len(groups), "multi_clip_people": sorted(multi),
