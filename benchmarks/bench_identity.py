@@ -199,13 +199,16 @@ def main(argv=None) -> int:
         "## Cost beside a plain scan (same videos, same run, interleaved)", "",
         f"Scan's own time accounting (sum of `timings`: faces, embed, score, identity), {len(plain_t)} suspect "
         f"clips (every {args.time_every}th twin, both suspects; each scanned plainly and with the reference, "
-        "interleaved, order alternating), {args.threads} torch threads, {os.cpu_count()} cores, {platform.machine()}, malloc tuning "
+        f"interleaved, order alternating), {args.threads} torch threads, {os.cpu_count()} cores, {platform.machine()}, malloc tuning "
         f"{'on' if os.environ.get('MALLOC_MMAP_MAX_') else 'off'}. The machine was shared with other jobs.", "",
         "| | mean s / suspect video | ratio |", "|---|---|---|",
         f"| scan | {np.mean(plain_t):.2f} | 1.00 |",
         f"| scan --reference (blind reference score + identity) | {np.mean(ref_t):.2f} | **{ratio:.2f}** |",
         f"| of which identity descriptors + distances | "
         f"{np.mean([rows[i]['t_identity'] for i in tr]):.2f} | |",
+        f"| median over clips of (scan --reference) / (scan) | | {np.median(np.divide(ref_t, plain_t)):.2f} |",
+        f"| median over clips of (identity stage) / (scan) | | "
+        f"+{np.median([rows[i]['t_identity'] / rows[i]['t_plain'] for i in tr]):.2f} |",
         f"| building one reference (2 s clip; once per run, not per video) | {np.mean(build_t):.2f} | |", "",
         "## Per twin", "",
         "| twin | real distance | real verdict | fake distance | fake verdict |", "|---|---|---|---|---|",
