@@ -87,6 +87,17 @@ class ScanResult:
     components: list = field(default_factory=list)
     reference_score: float | None = None      # scan --reference: suspect frames vs the trusted reference
     reference_pair_scores: list = field(default_factory=list)
+    # scan with a reference: identity check (dlib face-recognition descriptors; see difffake.identity)
+    identity_distance: float | None = None     # robust mean distance to the nearest reference face
+    identity_verdict: str | None = None        # "same" | "different" | "unknown"; None without a reference
+    identity_reason: str | None = None         # why "unknown"
+    identity_frame_distances: list = field(default_factory=list)
+    identity_frames: list = field(default_factory=list)        # their video frame numbers
+    identity_frame_times: list = field(default_factory=list)   # their times in seconds
+    identity_nearest_reference: list = field(default_factory=list)
+    identity_threshold: float | None = None    # middle of the band (for plots)
+    identity_band: list = field(default_factory=list)  # [same below, different above]
+    identity_error_rates: dict = field(default_factory=dict)  # measured on real videos (identity.json)
     timings: dict = field(default_factory=dict)
     error: str | None = None
 
@@ -119,6 +130,7 @@ class Detector:
         self.path: Path | None = None
         self._face_detector = None
         self.batch_size = 32
+        self.identity_calibration = None   # identity.json of the folder (difffake.identity)
 
     # ------------------------------------------------------------ save / load
     def save(self, directory) -> Path:
@@ -148,6 +160,9 @@ class Detector:
         }
         atomic_write_text(directory / MODEL_JSON,
                            json.dumps(model, indent=2, sort_keys=True, default=json_default))
+        if self.identity_calibration is not None:
+            from .identity.calibration import write_identity_json
+            write_identity_json(directory, self.identity_calibration)
         self.path = directory
         return directory
 
@@ -174,6 +189,8 @@ class Detector:
         calibrations = {k: Calibration.from_dict(v) for k, v in (scorer.get("calibrations") or {}).items()}
         det = cls(backbone, anomaly, calibration, face_cfg, model.get("info", {}), single=single,
                   fusion=fusion, calibrations=calibrations, basis=scorer.get("basis"))
+        from .identity.calibration import read_identity_json
+        det.identity_calibration = read_identity_json(directory, model)
         det.path = directory
         return det
 
@@ -220,11 +237,18 @@ class Detector:
             self._face_detector = detector_for(self.face_cfg)
         return self._face_detector
 
-    def scan(self, path, video_id: str | None = None, record=None, embeddings=None) -> ScanResult:
+    def reference(self, paths):
+        """A trusted reference (photos, videos, a folder of photos) for scan(reference=...): build once."""
+        from .identity.check import make_reference
+        return make_reference(self, paths)
+
+    def scan(self, path, video_id: str | None = None, record=None, embeddings=None,
+             reference=None) -> ScanResult:
         """Score one video or photo file; failures become status 'error', never a made-up score.
 
         `record`: an already extracted FaceRecord (e.g. from a FaceStore) to skip face extraction;
         `embeddings`: its face frames' embeddings, when the caller already has them (never embed twice).
+        `reference`: self.reference(...) or file paths: adds the identity check (identity_* fields).
         """
         path = Path(path)
         vid = video_id or path.name
@@ -249,7 +273,11 @@ class Detector:
         t2 = time.perf_counter()
         vs = self.anomaly.score_video(emb)
         timings["score"] = time.perf_counter() - t2
-        return self.result(path, vid, record, vs, probs, timings, emb=emb)
+        res = self.result(path, vid, record, vs, probs, timings, emb=emb)
+        if reference is not None:
+            from .identity.check import add_identity
+            add_identity(self, res, record, reference)
+        return res
 
     def result(self, path, video_id, record, vs: VideoScore, probs=None, timings=None,
                emb=None) -> ScanResult:

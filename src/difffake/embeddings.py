@@ -20,9 +20,26 @@ from .fileio import atomic_write_bytes, json_default
 
 log = logging.getLogger("difffake.embeddings")
 
+# Embedders by name ("module:Class", imported on use): each turns a FaceRecord into one
+# row per face frame. An embedder with its own embed_record / fingerprint (one that needs
+# more than the crops) is used through those.
+EMBEDDERS = {
+    "backbone": "difffake.backbone.model:Backbone",
+    "dlib-face-id": "difffake.identity.embedder:DlibIdentityEmbedder",
+}
+
+
+def make_embedder(name: str, **kwargs):
+    import importlib
+    if name not in EMBEDDERS:
+        raise ValueError(f"unknown embedder {name!r}: choose from {sorted(EMBEDDERS)}")
+    module, cls = EMBEDDERS[name].split(":")
+    return getattr(importlib.import_module(module), cls)(**kwargs)
 
 
 def embed_record(backbone, record, batch_size: int = 32) -> np.ndarray:
+    if hasattr(backbone, "embed_record"):
+        return backbone.embed_record(record)
     crops = [record.crops[i] for i in record.face_positions()]
     if any(c is None for c in crops):
         raise ValueError(f"{record.video_id}: record was loaded without crops")
@@ -45,6 +62,8 @@ def frame_fake_prob(backbone, emb: np.ndarray) -> np.ndarray | None:
 
 def backbone_fingerprint(backbone) -> str:
     """sha256 of the weights, preprocessing config and PREPROCESS_VERSION: the embedding cache key."""
+    if hasattr(backbone, "fingerprint"):
+        return backbone.fingerprint()
     from .backbone import preprocess
 
     digest = hashlib.sha256()

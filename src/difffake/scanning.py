@@ -37,9 +37,11 @@ class _CountingDetector:
 
 
 def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: bool = False,
-               evidence=None, with_evidence: bool = False, progress: Progress | None = None):
+               evidence=None, with_evidence: bool = False, progress: Progress | None = None,
+               identity_reference=None):
     """ScanResult of one file; the face record and file evidence are attached when asked.
 
+    `identity_reference`: a Detector.reference(...) of trusted faces: adds the identity check.
     `evidence`: an Evidence already probed (the server's content check) so the
     file is not hashed twice. Raises MediaError for an unreadable file.
     """
@@ -64,7 +66,7 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     embed_s = time.perf_counter() - t1
     progress("embed", 1, 1)
     progress("score", 0, 1)
-    result = detector.scan(path, video_id, record=record, embeddings=emb)
+    result = detector.scan(path, video_id, record=record, embeddings=emb, reference=identity_reference)
     result.timings.update(faces=faces_s, embed=embed_s + result.timings.get("embed", 0.0))
     result.timings.pop("decode", None)  # decoding is interleaved with detection
     if reference_emb is not None and result.status == "ok":
@@ -74,6 +76,7 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     progress("score", 1, 1)
     if keep_record:
         result.record = record
+        result.identity_reference = identity_reference   # the report shows its faces
     if evidence is not None:
         result.evidence = evidence
     return result

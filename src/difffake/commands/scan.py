@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, MediaError
+from ..errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, FileError, MediaError
 
 log = logging.getLogger("difffake.scan")
 
@@ -34,8 +34,9 @@ def add_arguments(p) -> None:
                    help="detector folder made by `difffake fit` (default: the one shipped with difffake)")
     p.add_argument("--json", action="store_true", help="one JSON object per file on stdout, as each finishes")
     p.add_argument("--report", type=Path, default=None, help="write a self-contained HTML report here")
-    p.add_argument("--reference", type=Path, default=None,
-                   help="a trusted photo or video of the same person: suspect frames are also compared with it")
+    p.add_argument("--reference", type=Path, action="append", default=None,
+                   help="a trusted photo or video of the person (a folder of photos works; repeat for "
+                        "several): adds an identity check (same person or not) and a blind reference score")
     p.add_argument("--frames", type=int, default=None, help="frames sampled per video (default: the detector's)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--score", choices=("fused", "differential", "classifier"), default=None,
@@ -60,6 +61,8 @@ def _line(r) -> str:
     if r.status == "ok":
         p = "" if r.p_value_real is None else f"p(real)={r.p_value_real:.3f}  "
         ref = "" if r.reference_score is None else f"vs-reference={r.reference_score:+.3f}  "
+        if r.identity_verdict is not None:
+            ref += f"identity={r.identity_verdict.upper()}({_num(r.identity_distance)})  "
         score = "score=n/a" if r.score is None else f"{r.basis} score={r.score:+.3f}"
         others = " ".join(f"{c['name']}={c['score']:+.3f}" for c in r.components[1:] if c["score"] is not None)
         others = f"[{others}]  " if others else ""
@@ -69,11 +72,15 @@ def _line(r) -> str:
     return f"{label:7s} {r.path}: {r.error}"
 
 
-def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=None):
+def _num(v) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=None, identity_reference=None):
     """Yield a ScanResult per (path, video_id); the face record is attached when asked."""
     for path, vid in jobs:
         try:
-            yield _scan_one(detector, path, vid, reference_emb, keep_records)
+            yield _scan_one(detector, path, vid, reference_emb, keep_records, identity_reference)
         except MediaError as exc:
             yield _error_result(path, vid, str(exc))
         except Exception as exc:  # one odd file never stops the batch
@@ -81,10 +88,10 @@ def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=
             yield _error_result(path, vid, f"{path}: unexpected {type(exc).__name__}: {exc}")
 
 
-def _scan_one(detector, path, vid, reference_emb, keep_records):
+def _scan_one(detector, path, vid, reference_emb, keep_records, identity_reference=None):
     from ..scanning import scan_video
     return scan_video(detector, path, vid, reference_emb, keep_record=keep_records,
-                      with_evidence=keep_records)
+                      with_evidence=keep_records, identity_reference=identity_reference)
 
 
 def _error_result(path, vid, message):
@@ -97,7 +104,6 @@ def run(args) -> int:
 
     from ..detector import Detector
     from ..faces.video import collect_media
-    from ..faces.pipeline import extract_faces
 
     jobs, problems = collect_media(args.inputs, explicit_id="path")
     detector = Detector.load(args.detector, device=args.device)
@@ -115,29 +121,28 @@ def run(args) -> int:
                   file=sys.stderr)
         detector.face_cfg.num_frames = args.frames
 
-    reference_emb = None
-    if args.reference is not None and detector.anomaly.cfg.combine == "single":
-        print("difffake: error: --reference needs a differential detector; this one scores single frames",
-              file=sys.stderr)
-        return EXIT_USAGE
+    reference_emb = identity_ref = None
     if args.reference is not None:
         try:
-            ref_record = extract_faces(args.reference, detector.face_cfg, detector.face_detector(),
-                                       video_id=args.reference.name)
-        except MediaError as exc:
+            identity_ref = detector.reference(args.reference)
+        except FileError as exc:
             print(f"difffake: error: reference {exc}", file=sys.stderr)
             return EXIT_INPUT_ERROR
-        if ref_record.num_faces == 0:
-            print(f"difffake: error: reference {args.reference}: no face found", file=sys.stderr)
-            return EXIT_INPUT_ERROR
-        reference_emb = detector.embed_record(ref_record)
+        for problem in identity_ref.problems:
+            print(f"difffake: warning: reference {problem}", file=sys.stderr)
+        if detector.anomaly.cfg.combine == "single":  # the blind view pairs frames: identity only
+            print("difffake: warning: this detector scores single frames: no blind reference score, "
+                  "identity check only", file=sys.stderr)
+        else:
+            import numpy as np
+            reference_emb = np.concatenate([detector.embed_record(r) for r in identity_ref.records])
 
     results = [_error_result(p["path"], p["id"], p["reason"]) for p in problems]
     for r in results:
         print(json.dumps(r.to_dict()) if args.json else _line(r), flush=True)
     bar = tqdm(total=len(jobs), desc="scanning", unit="file", disable=None, file=sys.stderr)
     stream = scan_files(detector, jobs, reference_emb,
-                        keep_records=args.report is not None)
+                        keep_records=args.report is not None, identity_reference=identity_ref)
     for result in stream:
         results.append(result)
         bar.update(1)
