@@ -38,6 +38,9 @@ def add_arguments(p) -> None:
                    help="a trusted photo or video of the same person: suspect frames are also compared with it")
     p.add_argument("--frames", type=int, default=None, help="frames sampled per video (default: the detector's)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--engine", choices=("auto", "onnx", "torch"), default="auto",
+                   help="run the network with ONNX Runtime (no torch needed) or torch; auto: ONNX "
+                        "when the detector folder has backbone.onnx and the device is the CPU")
 
 
 def exit_code(results) -> int:
@@ -82,9 +85,9 @@ def _scan_one(detector, path, vid, reference_emb, keep_records):
     record = extract_faces(path, detector.face_cfg, detector.face_detector(), video_id=vid)
     faces_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    emb = detector.embed_record(record)   # once: the scan and the reference view share it
+    emb, probs = detector.embed_and_classify(record)   # once: the scan and the reference view share it
     embed_s = time.perf_counter() - t1
-    result = detector.scan(path, vid, record=record, embeddings=emb)
+    result = detector.scan(path, vid, record=record, embeddings=emb, probs=probs)
     result.timings.update(faces=faces_s, embed=embed_s + result.timings.get("embed", 0.0))
     result.timings.pop("decode", None)  # decoding is interleaved with detection
     if reference_emb is not None and result.status == "ok":
@@ -100,6 +103,7 @@ def model_info(detector) -> dict:
     """What a report says about the model: where it came from and how it was made."""
     info = {"detector": str(detector.path) if detector.path else "in memory",
             "backbone": detector.backbone.cfg.name,
+            "engine": getattr(detector.backbone, "engine", "torch"),
             "input size": detector.backbone.cfg.input_size}
     if detector.calibration is not None:
         info["calibration"] = (f"threshold {detector.calibration.threshold:.4f} at target FPR "
@@ -121,7 +125,7 @@ def run(args) -> int:
     from ..faces.pipeline import extract_faces
 
     jobs, problems = collect_media(args.inputs, explicit_id="path")
-    detector = Detector.load(args.detector, device=args.device)
+    detector = Detector.load(args.detector, device=args.device, engine=args.engine)
     if args.frames is not None:
         if args.frames < 2:
             print("difffake: error: --frames must be at least 2 (pairs need two frames)", file=sys.stderr)
