@@ -26,3 +26,7 @@ rm -rf "$out"
 difffake fit --backbone "$work/backbone/cpu" --store "$work/stores/real" --out "$out" \
     --cache "$work/embeddings" \
     --note "built by scripts/build_default_detector.sh from real media only ($real)"
+
+# 4. The same backbone as ONNX (backbone.onnx, checked against torch and listed
+#    in model.json's checksums): scanning then needs no torch.
+difffake export "$out"
