@@ -134,3 +134,28 @@ def test_export_command_writes_and_reports(tiny_detector, tmp_path, capsys):
     assert "max |diff|" in capsys.readouterr().out
     assert Detector.load(folder, engine="onnx").backbone.engine == "onnx"
     assert main(["export", str(tmp_path / "nowhere")]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_default_detector_verdicts_agree_between_engines_on_dev_twins(shared_data, default_engines):
+    """Every DeepFaceLive twin of dev (evaluation only, nothing is fitted here): same faces, both engines."""
+    det = {e: Detector.load(engine=e) for e in ("onnx", "torch")}
+    twins = sorted(p.name for p in (shared_data / "dev" / "fake").glob("dfl_*.mp4"))
+    assert len(twins) >= 20
+    face_detector = det["onnx"].face_detector()
+    from difffake.faces.pipeline import extract_faces
+
+    worst = 0.0
+    for name in twins:
+        for sub in ("real", "fake"):
+            path = shared_data / "dev" / sub / name
+            record = extract_faces(path, det["onnx"].face_cfg, face_detector)
+            res = {e: d.scan(path, record=record) for e, d in det.items()}
+            assert res["onnx"].status == res["torch"].status, path
+            if res["onnx"].status != "ok":
+                continue
+            assert res["onnx"].verdict == res["torch"].verdict, (path, res["onnx"].score, res["torch"].score)
+            worst = max(worst, abs(res["onnx"].score - res["torch"].score) / max(1.0, abs(res["torch"].score)))
+            assert res["onnx"].classifier_score == pytest.approx(res["torch"].classifier_score, abs=TOLERANCE)
+    assert worst <= 1e-4, worst
