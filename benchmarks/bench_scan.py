@@ -114,12 +114,17 @@ def main() -> None:
         for name, (cfg, face_detector, embed, anomaly) in configs.items():   # interleaved: same load
             totals[name].append(time_video(path, cfg, face_detector, embed, anomaly))
         print(f"{i + 1}/{len(videos)} {path.name}", flush=True)
+        # the table so far, after every video: a run cut short still leaves its numbers
+        write_table(args, totals, i + 1, len(videos), default, paper)
 
+
+def write_table(args, totals, done: int, n_videos: int, default: str, paper: str) -> None:
     lines = ["# Seconds per dev video, by stage", "",
-             f"`python benchmarks/bench_scan.py --every {args.every}`: {len(videos)} dev videos "
+             f"`python benchmarks/bench_scan.py --every {args.every}`: {done} of {n_videos} dev videos "
              f"(every {args.every}th of dev/labels.csv), {args.threads} torch threads, {os.cpu_count()} cores, "
              f"{platform.machine()}, malloc tuning {'on' if os.environ.get('MALLOC_MMAP_MAX_') else 'off'}. "
-             "Mean seconds per video; the two configurations ran interleaved on the same videos.", "",
+             f"Load average {os.getloadavg()[0]:.1f} at the end (the machine is shared). "
+             "Mean seconds per video; the configurations ran interleaved on the same videos.", "",
              "| configuration | decode | faces | embed | score | total | videos/min | frames with a face |",
              "|---|---|---|---|---|---|---|---|"]
     total = {}
@@ -133,7 +138,8 @@ def main() -> None:
               f"Runtime, {total[paper] / total[f'{default}, torch']:.1f}x with torch (same run)."]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
-    print(text)
+    if done == n_videos:
+        print(text)
 
 
 if __name__ == "__main__":
