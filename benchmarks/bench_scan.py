@@ -1,13 +1,16 @@
 """Seconds per dev video, split into decode / faces / embed / score.
 
-Two configurations in the same run, on the same videos:
-- difffake default: the shipped detector (32 frames, Lite0 @ 160), each frame
-  embedded once and pairs formed from the embeddings;
-- paper: 40 frames, EfficientNet-B4 @ 224, and each frame embedded once per
-  pair it takes part in (two images per pair), as the paper's code does. B4
-  weights are random here (nothing can be downloaded): the cost is the same.
-  Its GMM (3 components, full covariance, no PCA, 1792 dims) is fitted on
-  random features: scoring cost does not depend on what was fitted.
+Three configurations in the same run, on the same videos:
+- difffake default on ONNX Runtime and on torch: the shipped detector (32
+  frames, Lite0 @ 160, faces searched near the previous face first), each
+  frame embedded once (embedding + P(fake) in one pass), pairs formed from the
+  embeddings;
+- paper: 40 frames, the paper's "largest face" policy (every frame searched
+  whole), EfficientNet-B4 @ 224, and each frame embedded once per pair it takes
+  part in (two images per pair), as the paper's code does. B4 weights are
+  random here (nothing can be downloaded): the cost is the same. Its GMM
+  (3 components, full covariance, no PCA, 1792 dims) is fitted on random
+  features: scoring cost does not depend on what was fitted.
 
 decode = decoding the sampled frames alone (a separate pass); faces = face
 extraction (decode + detection + crops) minus decode; embed; score = pairs,
@@ -51,6 +54,7 @@ def paper_model():
 
 
 def time_video(path, face_cfg, face_detector, embed, anomaly) -> dict:
+    """Seconds of each stage for one video (decode timed in its own pass, then subtracted)."""
     t = time.perf_counter()
     for _ in iter_frames(path, face_cfg.num_frames):
         pass
@@ -69,7 +73,7 @@ def time_video(path, face_cfg, face_detector, embed, anomaly) -> dict:
         anomaly.density.score(combine(emb[0::2], emb[1::2], anomaly.cfg.combine))
     score = time.perf_counter() - t
     return {"decode": decode, "faces": max(faces, 0.0), "embed": embed_s, "score": score,
-            "n_faces": record.num_faces}
+            "n_faces": record.num_faces, "n_frames": record.num_frames}
 
 
 def main() -> None:
@@ -82,11 +86,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     videos = dev_videos(args.every)
 
-    det = Detector.load(args.detector)
+    dets = {e: Detector.load(args.detector, engine=e) for e in ("onnx", "torch")}
     b4, paper_anomaly = paper_model()
 
-    def embed_default(record):
-        return det.embed_record(record), None
+    def embed_with(det):
+        return lambda record: (det.embed_and_classify(record)[0], None)
 
     def embed_paper(record):
         # Each pair's two frames go through the network, frames shared by pairs included.
@@ -95,33 +99,47 @@ def main() -> None:
         flat = [crops[i] for pair in pairs for i in pair]
         return b4.embed_crops(flat, batch_size=32), pairs
 
+    face_cfg = dets["onnx"].face_cfg
+    paper_faces = FaceConfig(num_frames=40, policy="largest")
+    tracked, whole = detector_for(face_cfg), detector_for(paper_faces)
+    default = "difffake default (32 frames, Lite0 @ 160, each frame embedded once)"
+    paper = "paper (40 frames, largest face, B4 @ 224, each frame embedded per pair)"
     configs = {
-        "difffake default (32 frames, Lite0 @ 160, each frame embedded once)":
-            (det.face_cfg, embed_default, det.anomaly),
-        "paper (40 frames, B4 @ 224, each frame embedded per pair)":
-            (FaceConfig(num_frames=40), embed_paper, paper_anomaly),
+        f"{default}, ONNX Runtime": (face_cfg, tracked, embed_with(dets["onnx"]), dets["onnx"].anomaly),
+        f"{default}, torch": (face_cfg, tracked, embed_with(dets["torch"]), dets["torch"].anomaly),
+        paper: (paper_faces, whole, embed_paper, paper_anomaly),
     }
-    face_detector = detector_for(det.face_cfg)
     totals = {name: [] for name in configs}
     for i, path in enumerate(videos):
-        for name, (face_cfg, embed, anomaly) in configs.items():   # interleaved: same load for both
-            totals[name].append(time_video(path, face_cfg, face_detector, embed, anomaly))
+        for name, (cfg, face_detector, embed, anomaly) in configs.items():   # interleaved: same load
+            totals[name].append(time_video(path, cfg, face_detector, embed, anomaly))
         print(f"{i + 1}/{len(videos)} {path.name}", flush=True)
+        # the table so far, after every video: a run cut short still leaves its numbers
+        write_table(args, totals, i + 1, len(videos), default, paper)
 
+
+def write_table(args, totals, done: int, n_videos: int, default: str, paper: str) -> None:
     lines = ["# Seconds per dev video, by stage", "",
-             f"`python benchmarks/bench_scan.py --every {args.every}`: {len(videos)} dev videos "
+             f"`python benchmarks/bench_scan.py --every {args.every}`: {done} of {n_videos} dev videos "
              f"(every {args.every}th of dev/labels.csv), {args.threads} torch threads, {os.cpu_count()} cores, "
              f"{platform.machine()}, malloc tuning {'on' if os.environ.get('MALLOC_MMAP_MAX_') else 'off'}. "
-             "Mean seconds per video; the two configurations ran interleaved on the same videos.", "",
-             "| configuration | decode | faces | embed | score | total | videos/min |", "|---|---|---|---|---|---|---|"]
+             f"Load average {os.getloadavg()[0]:.1f} at the end (the machine is shared). "
+             "Mean seconds per video; the configurations ran interleaved on the same videos.", "",
+             "| configuration | decode | faces | embed | score | total | videos/min | frames with a face |",
+             "|---|---|---|---|---|---|---|---|"]
+    total = {}
     for name, rows in totals.items():
         m = {k: float(np.mean([r[k] for r in rows])) for k in ("decode", "faces", "embed", "score")}
-        total = sum(m.values())
+        total[name] = sum(m.values())
+        rate = sum(r["n_faces"] for r in rows) / max(1, sum(r["n_frames"] for r in rows))
         lines.append(f"| {name} | {m['decode']:.2f} | {m['faces']:.2f} | {m['embed']:.2f} | "
-                     f"{m['score']:.3f} | {total:.2f} | {60 / total:.1f} |")
+                     f"{m['score']:.3f} | {total[name]:.2f} | {60 / total[name]:.1f} | {100 * rate:.1f} % |")
+    lines += ["", f"Paper / default: **{total[paper] / total[f'{default}, ONNX Runtime']:.1f}x** with ONNX "
+              f"Runtime, {total[paper] / total[f'{default}, torch']:.1f}x with torch (same run)."]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
-    print(text)
+    if done == n_videos:
+        print(text)
 
 
 if __name__ == "__main__":

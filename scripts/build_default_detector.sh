@@ -40,7 +40,11 @@ difffake fit --backbone "$work/backbone/v2" --store "$work/stores/real" --out "$
     --cache "$work/embeddings" \
     --note "built by scripts/build_default_detector.sh from real media only ($real)"
 
-# 6. Identity check (scan --reference): same / different-person cuts for dlib's face-recognition
+# 6. The same backbone as ONNX (backbone.onnx, checked against torch and listed
+#    in model.json's checksums): scanning then needs no torch.
+difffake export "$out"
+
+# 7. Identity check (scan --reference): same / different-person cuts for dlib's face-recognition
 #    descriptors, from pairs of real clips (same person vs different people; who is who from the
 #    file names, see the script). Writes identity.json and adds its checksum to model.json.
 python scripts/calibrate_identity.py --store "$work/stores/real" --cache "$work/embeddings" --detector "$out"

@@ -4,7 +4,8 @@ import pytest
 from sklearn.svm import OneClassSVM
 
 from difffake.anomaly.calibrate import calibrate
-from difffake.anomaly.density import DensityModel, _ocsvm_decision
+from difffake.anomaly.density import DensityModel
+from difffake.anomaly.density_score import gmm_log_likelihood, knn_mean_distance, ocsvm_decision
 
 
 def _data(seed=0, n=300, d=20):
@@ -70,9 +71,49 @@ def test_own_ocsvm_decision_equals_sklearn():
     X = _data(n=150, d=6)
     svm = OneClassSVM(kernel="rbf", nu=0.2, gamma="scale").fit(X)
     Y = _data(seed=3, n=30, d=6) * 1.5
-    ours = _ocsvm_decision(Y, svm.support_vectors_, svm.dual_coef_[0], float(svm.intercept_[0]),
+    ours = ocsvm_decision(Y, svm.support_vectors_, svm.dual_coef_[0], float(svm.intercept_[0]),
                            float(svm._gamma))
-    assert np.allclose(ours, svm.decision_function(Y), atol=1e-9)
+    assert np.allclose(ours, svm.decision_function(Y), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
+def test_numpy_gmm_equals_sklearn_score_samples(covariance):
+    from sklearn.mixture import GaussianMixture
+
+    X = _data(n=400, d=7)
+    gm = GaussianMixture(n_components=3, covariance_type=covariance, reg_covar=1e-4,
+                         random_state=0).fit(X)
+    Y = np.concatenate([_data(seed=5, n=50, d=7), _data(seed=6, n=5, d=7) * 4])
+    ours = gmm_log_likelihood(Y, gm.weights_, gm.means_, gm.precisions_cholesky_, covariance)
+    np.testing.assert_allclose(ours, gm.score_samples(Y), rtol=1e-9, atol=0)
+
+
+def test_numpy_knn_equals_sklearn_kneighbors():
+    from sklearn.neighbors import NearestNeighbors
+
+    X, Y = _data(n=120, d=9), _data(seed=2, n=40, d=9)
+    dist, _ = NearestNeighbors(n_neighbors=5).fit(X).kneighbors(Y)
+    np.testing.assert_allclose(knn_mean_distance(Y, X, 5), dist.mean(axis=1), rtol=1e-9, atol=0)
+
+
+def test_scoring_a_saved_model_never_imports_sklearn(tmp_path):
+    # a scan loads density.npz and scores it: that path must run without scikit-learn
+    import subprocess
+    import sys
+
+    X = _data(n=200, d=6)
+    for kind in ("gmm", "ocsvm", "knn"):
+        DensityModel(kind=kind, pca_dims=4).fit(X).save(tmp_path / f"{kind}.npz")
+    code = ("import sys, numpy as np\n"
+            "from difffake.anomaly.model import AnomalyModel\n"
+            "from difffake.anomaly.density import DensityModel\n"
+            f"for k in ('gmm', 'ocsvm', 'knn'):\n"
+            f"    m = DensityModel.load(r'{tmp_path}/' + k + '.npz')\n"
+            "    s = m.score(np.random.default_rng(0).normal(size=(5, 6)))\n"
+            "    assert np.all(np.isfinite(s)), k\n"
+            "print('sklearn' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
 
 
 def test_density_errors_are_explicit():

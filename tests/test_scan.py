@@ -105,13 +105,13 @@ def test_package_exposes_detector_lazily():
 def test_scan_with_reference_embeds_each_frame_once(tiny_detector, synthetic_videos, monkeypatch):
     from difffake.commands.scan import scan_files
     calls = []
-    real_embed = type(tiny_detector.backbone).embed_crops
+    real_preprocess = type(tiny_detector.backbone).preprocess   # every network pass preprocesses its crops
 
     def counting(self, crops, *a, **k):
         calls.append(len(crops))
-        return real_embed(self, crops, *a, **k)
+        return real_preprocess(self, crops, *a, **k)
 
-    monkeypatch.setattr(type(tiny_detector.backbone), "embed_crops", counting)
+    monkeypatch.setattr(type(tiny_detector.backbone), "preprocess", counting)
     from difffake.faces.pipeline import extract_faces
     ref = tiny_detector.embed_record(extract_faces(synthetic_videos / "astro_1.mp4", tiny_detector.face_cfg,
                                                    tiny_detector.face_detector()))

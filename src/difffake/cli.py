@@ -7,11 +7,12 @@ import logging
 import sys
 
 from . import __version__
-from .errors import EXIT_INTERNAL, EXIT_USAGE, DifffakeError, FileError, SettingsMismatch, UsageError
+from .errors import (EXIT_INTERNAL, EXIT_USAGE, TRAIN_EXTRA_MODULES, DifffakeError, FileError,
+                     MissingExtra, SettingsMismatch, UsageError)
 
 # Order = order shown in --help. Each module is imported lazily so that
 # `difffake --help` does not pay for torch.
-SUBCOMMANDS = ["scan", "serve", "prepare", "faces", "synth", "train", "fit", "evaluate"]
+SUBCOMMANDS = ["scan", "serve", "prepare", "faces", "synth", "train", "fit", "evaluate", "export"]
 
 
 def _available():
@@ -44,7 +45,15 @@ def main(argv=None) -> int:
                         format="%(levelname)s %(message)s")
     try:
         return int(args._run(args) or 0)
-    except (FileError, SettingsMismatch, UsageError) as exc:
+    except ModuleNotFoundError as exc:
+        # the base install has no torch/timm/sklearn: say which extra brings them (exit 2)
+        root = (exc.name or "").split(".")[0]
+        if root in TRAIN_EXTRA_MODULES:
+            print(f"difffake: error: {MissingExtra(f'`difffake {args.command}`', root)}", file=sys.stderr)
+            return EXIT_USAGE
+        logging.getLogger("difffake").exception("unexpected failure in `difffake %s`", args.command)
+        return EXIT_INTERNAL
+    except (FileError, SettingsMismatch, UsageError, MissingExtra) as exc:
         # an unusable model, store or dataset that the user pointed at: their input, not our bug
         print(f"difffake: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

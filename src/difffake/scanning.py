@@ -62,11 +62,12 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     faces_s = time.perf_counter() - t0
     progress("embed", 0, 1)
     t1 = time.perf_counter()
-    emb = detector.embed_record(record)   # once: the scan and the reference view share it
+    emb, probs = detector.embed_and_classify(record)   # once: the scan and the reference view share it
     embed_s = time.perf_counter() - t1
     progress("embed", 1, 1)
     progress("score", 0, 1)
-    result = detector.scan(path, video_id, record=record, embeddings=emb, reference=identity_reference)
+    result = detector.scan(path, video_id, record=record, embeddings=emb, probs=probs,
+                           reference=identity_reference)
     result.timings.update(faces=faces_s, embed=embed_s + result.timings.get("embed", 0.0))
     result.timings.pop("decode", None)  # decoding is interleaved with detection
     if reference_emb is not None and result.status == "ok":

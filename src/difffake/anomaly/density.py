@@ -10,9 +10,10 @@ The GMM log-likelihood and the OC-SVM decision value are negated here, once,
 so that every caller sees higher = more fake.
 
 Saved as one .npz (allow_pickle=False) holding arrays plus a JSON `meta`
-string (parameters, fit info, library versions). The GMM is rebuilt from its
-public fitted arrays; the OC-SVM is scored by `_ocsvm_decision` from its support
-vectors, dual coefficients, intercept and gamma (tested equal to sklearn's).
+string (parameters, fit info, library versions). Scoring needs numpy/scipy
+only (anomaly.density_score, tested equal to sklearn's score_samples,
+decision_function and kneighbors): scikit-learn is imported for fitting alone,
+so a scan never loads it.
 """
 from __future__ import annotations
 
@@ -22,11 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import sklearn
-from sklearn.decomposition import PCA
-from sklearn.mixture import GaussianMixture
-from sklearn.neighbors import NearestNeighbors
-from sklearn.svm import OneClassSVM
+
+from .density_score import gmm_log_likelihood, knn_mean_distance, ocsvm_decision
 
 KINDS = ("gmm", "ocsvm", "knn")
 FORMAT = "difffake-density-1"
@@ -34,11 +32,17 @@ META_KEYS = ("format", "params", "info", "versions")   # to_arrays' meta; anythi
 
 
 def versions() -> dict:
-    import scipy
+    from importlib.metadata import PackageNotFoundError, version
 
     from .. import __version__
-    return {"difffake": __version__, "numpy": np.__version__, "sklearn": sklearn.__version__,
-            "scipy": scipy.__version__, "python": platform.python_version()}
+
+    def of(dist):   # without importing it (sklearn is absent from the base install)
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            return None
+    return {"difffake": __version__, "numpy": np.__version__, "sklearn": of("scikit-learn"),
+            "scipy": of("scipy"), "python": platform.python_version()}
 
 
 @dataclass
@@ -72,8 +76,6 @@ class DensityModel:
         self.pca: dict | None = None      # mean, components, explained_variance_ratio
         self.arrays: dict = {}            # the estimator's fitted arrays
         self.info: dict = {}
-        self._gmm = None
-        self._nn = None
 
     @property
     def fitted(self) -> bool:
@@ -88,6 +90,8 @@ class DensityModel:
         p = self.params
         self.info = {"n_train": int(n), "dim_in": int(d)}
         if p.pca_dims and p.pca_dims < d:
+            from sklearn.decomposition import PCA
+
             k = int(min(p.pca_dims, n, d))
             pca = PCA(n_components=k, random_state=p.seed).fit(X)
             self.pca = {"mean": pca.mean_, "components": pca.components_,
@@ -102,6 +106,8 @@ class DensityModel:
         return self
 
     def _fit_gmm(self, X):
+        from sklearn.mixture import GaussianMixture
+
         p = self.params
         k = int(min(p.gmm_components, len(X)))
         gm = GaussianMixture(n_components=k, covariance_type=p.gmm_covariance, reg_covar=p.gmm_reg,
@@ -112,9 +118,10 @@ class DensityModel:
                        "precisions": gm.precisions_}
         self.info.update(gmm_components=k, converged=bool(gm.converged_), n_iter=int(gm.n_iter_),
                          lower_bound=float(gm.lower_bound_))
-        self._gmm = gm
 
     def _fit_ocsvm(self, X):
+        from sklearn.svm import OneClassSVM
+
         p = self.params
         svm = OneClassSVM(kernel="rbf", nu=p.ocsvm_nu, gamma=p.ocsvm_gamma).fit(X)
         self.arrays = {"support_vectors": svm.support_vectors_, "dual_coef": svm.dual_coef_[0],
@@ -139,40 +146,19 @@ class DensityModel:
             return np.zeros(0, np.float64)
         X = self._project(X)
         kind = self.params.kind
+        a = self.arrays
         if kind == "gmm":
-            return -self._gmm_model().score_samples(X)
+            return -gmm_log_likelihood(X, a["weights"], a["means"], a["precisions_cholesky"],
+                                       self.params.gmm_covariance)
         if kind == "ocsvm":
-            return -_ocsvm_decision(X, self.arrays["support_vectors"], self.arrays["dual_coef"],
-                                    float(self.arrays["intercept"][0]), float(self.arrays["gamma"][0]))
-        dist, _ = self._knn_model().kneighbors(X, n_neighbors=self.info["knn_k"])
-        return dist.mean(axis=1)
+            return -ocsvm_decision(X, a["support_vectors"], a["dual_coef"],
+                                   float(a["intercept"][0]), float(a["gamma"][0]))
+        return knn_mean_distance(X, a["train"], self.info["knn_k"])
 
     def _project(self, X):
         if self.pca is None:
             return X
         return (X - self.pca["mean"]) @ self.pca["components"].T
-
-    def _gmm_model(self) -> GaussianMixture:
-        if self._gmm is None:   # rebuilt from the saved arrays: public fitted attributes
-            a, p = self.arrays, self.params
-            gm = GaussianMixture(n_components=len(a["weights"]), covariance_type=p.gmm_covariance,
-                                 reg_covar=p.gmm_reg, max_iter=p.gmm_max_iter, random_state=p.seed)
-            gm.weights_ = a["weights"]
-            gm.means_ = a["means"]
-            gm.covariances_ = a["covariances"]
-            gm.precisions_cholesky_ = a["precisions_cholesky"]
-            gm.precisions_ = a["precisions"]
-            gm.converged_ = self.info.get("converged", True)
-            gm.n_iter_ = self.info.get("n_iter", 0)
-            gm.lower_bound_ = self.info.get("lower_bound", 0.0)
-            gm.n_features_in_ = a["means"].shape[1]
-            self._gmm = gm
-        return self._gmm
-
-    def _knn_model(self) -> NearestNeighbors:
-        if self._nn is None:
-            self._nn = NearestNeighbors(n_neighbors=self.info["knn_k"]).fit(self.arrays["train"])
-        return self._nn
 
     # -------------------------------------------------------- save / load
     def to_arrays(self) -> tuple[dict, dict]:
@@ -222,13 +208,6 @@ class DensityModel:
         if not with_extra:
             return model
         return model, {k: v for k, v in meta.items() if k not in META_KEYS}
-
-
-def _ocsvm_decision(X, support_vectors, dual_coef, intercept, gamma) -> np.ndarray:
-    """sum_i alpha_i exp(-gamma |x - sv_i|^2) + intercept (= sklearn decision_function)."""
-    sq = (np.sum(X * X, axis=1)[:, None] + np.sum(support_vectors ** 2, axis=1)[None, :]
-          - 2.0 * X @ support_vectors.T)
-    return np.exp(-gamma * np.maximum(sq, 0.0)) @ dual_coef + intercept
 
 
 def _as_2d(X) -> np.ndarray:

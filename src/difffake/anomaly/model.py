@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import trim_mean
 
 from ..config import AnomalyConfig
 from . import combine as _combine
@@ -113,6 +112,7 @@ class AnomalyModel:
             return float(np.mean(pair_scores))
         if r == "median":
             return float(np.median(pair_scores))
+        from scipy.stats import trim_mean   # here: importing scipy.stats costs ~0.5 s of a cold scan
         return float(trim_mean(pair_scores, self.cfg.trim_fraction))
 
     # -------------------------------------------------------- save / load

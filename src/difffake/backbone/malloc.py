@@ -7,6 +7,13 @@ settings are read once at process start, so the `difffake` command re-execs
 itself once with them (guarded by DIFFFAKE_MALLOC_TUNED) unless they are set,
 DIFFFAKE_NO_MALLOC_TUNING=1 is set, or this is not Linux glibc. Cost: one
 extra interpreter start (~50 ms); memory freed is kept by the process.
+
+Only commands that run torch pay it back (`pays_off`): a scan on ONNX Runtime
+(its own arena allocator) gained nothing measurable from it
+(benchmarks/results/cold_scan.md), so `scan` re-execs only with `--engine torch`
+or a GPU device. The restart is `python -P -m difffake`: -P keeps the current
+folder off sys.path, so a folder named `difffake` there is never imported
+instead of the installed package (Python 3.10 has no -P: no restart there).
 """
 from __future__ import annotations
 
@@ -31,18 +38,35 @@ def tuned_env(environ=None) -> dict | None:
     return {**MALLOC_ENV, **environ, GUARD: "1"}   # a value the user set wins
 
 
+# Commands whose work is torch training or inference.
+TORCH_COMMANDS = {"train", "fit", "evaluate", "export"}
+
+
+def pays_off(args) -> bool:
+    """Whether the tuning is worth a restart for this command line (see module doc)."""
+    words = [a for a in args if not a.startswith("-")]
+    command = words[0] if words else ""
+    if command in TORCH_COMMANDS:
+        return True
+    if command != "scan":
+        return False
+    joined = " ".join(args)
+    return ("--engine torch" in joined or "--engine=torch" in joined
+            or any(a.startswith(("--device=cuda", "cuda")) for a in args))
+
+
 def reexec_with_malloc_tuning() -> None:
-    """Replace this process by `python -m difffake <same args>` with the tuning; no-op when not needed.
+    """Replace this process by `python -P -m difffake <same args>` with the tuning; no-op when not needed.
 
     Call it first thing in cli.main, only for a real command line (argv None).
     """
     env = tuned_env()
-    if env is None:
+    if env is None or sys.version_info < (3, 11) or not pays_off(sys.argv[1:]):
         return
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execve(sys.executable, [sys.executable, "-m", "difffake", *sys.argv[1:]], env)
+        os.execve(sys.executable, [sys.executable, "-P", "-m", "difffake", *sys.argv[1:]], env)
     except OSError as exc:
         # Untuned runs are slower, not wrong: say so and go on.
         print(f"difffake: note: could not restart with malloc tuning ({exc}); running untuned",

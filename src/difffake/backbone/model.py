@@ -10,11 +10,12 @@ import torch
 from torch import nn
 
 from ..config import BackboneConfig
-from .preprocess import preprocess_crop
+from .preprocess import preprocess_batch
 from .weights import create_timm_model, default_norm
 
 
 class Backbone(nn.Module):
+    engine = "torch"   # beside backbone.onnx_engine.OnnxBackbone
     """`embed(x)` -> (N, D) pooled features; `forward(x)` -> (N, 2) logits (1 = fake).
 
     `cfg` is resolved on construction: mean/std/input_size that were None are
@@ -63,16 +64,10 @@ class Backbone(nn.Module):
         """RGB uint8 crops (any size) -> normalised (N, 3, S, S) float32 tensor on CPU.
 
         Same function as the training/validation dataset's non-augmented view
-        (backbone.preprocess.preprocess_crop), so inference sees what validation saw.
+        (backbone.preprocess), so inference sees what validation saw; the ONNX
+        engine calls the same `preprocess_batch`.
         """
-        size = self.input_size
-        out = torch.empty((len(crops), 3, size, size), dtype=torch.float32)
-        for i, crop in enumerate(crops):
-            crop = np.asarray(crop)
-            if crop.ndim != 3 or crop.shape[2] != 3 or crop.dtype != np.uint8:
-                raise ValueError(f"crop {i}: expected RGB uint8 (H, W, 3), got {crop.dtype} {crop.shape}")
-            out[i] = preprocess_crop(crop, size, self.cfg.mean, self.cfg.std)
-        return out
+        return torch.from_numpy(preprocess_batch(crops, self.input_size, self.cfg.mean, self.cfg.std))
 
     @torch.inference_mode()
     def _batched(self, crops, batch_size: int, fn) -> np.ndarray:
@@ -90,6 +85,17 @@ class Backbone(nn.Module):
     def embed_crops(self, crops, batch_size: int = 32) -> np.ndarray:
         """(N, D) float32 embeddings of RGB uint8 crops, in eval mode."""
         return self._batched(list(crops), batch_size, self.embed)
+
+    def embed_and_classify(self, crops, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """((N, D) embeddings, (N,) P(fake)) in one pass, as the ONNX engine returns them."""
+        def both(x):
+            emb = self.embed(x)
+            return torch.cat([emb, torch.softmax(self.head(emb), dim=1)[:, 1:]], dim=1)
+
+        out = self._batched(list(crops), batch_size, both)
+        if not len(out):
+            return np.zeros((0, self.embedding_size), np.float32), np.zeros(0, np.float32)
+        return np.ascontiguousarray(out[:, :-1]), np.ascontiguousarray(out[:, -1])
 
     def fake_probability(self, crops, batch_size: int = 32) -> np.ndarray:
         """(N,) classifier probability of 'pseudo-fake' (the SBI-style single-frame score)."""

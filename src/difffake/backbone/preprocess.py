@@ -2,14 +2,15 @@
 
 `synthesis.dataset` (training / checkpoint-picking validation) and
 `Backbone.preprocess` (embeddings, scan) both use these functions, so a model
-is always fed at inference exactly what it was validated on. Kept free of
-timm / model imports so the dataset can import it without a cycle.
+is always fed at inference exactly what it was validated on. The ONNX Runtime
+engine (backbone.onnx_engine) feeds `preprocess_batch` too, so both engines see
+identical pixels. numpy + OpenCV only: torch is imported by `to_tensor` alone,
+so the torch-free scan path can use this module.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
 # Part of the embedding cache key (embeddings.backbone_fingerprint): bump it
 # whenever the pixels fed to the network change, so stale caches are not reused.
@@ -55,14 +56,37 @@ def warp_view(img: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
                           borderMode=cv2.BORDER_REFLECT_101)
 
 
-def to_tensor(rgb: np.ndarray, mean, std) -> torch.Tensor:
+def to_array(rgb: np.ndarray, mean, std) -> np.ndarray:
     """(S, S, 3) uint8 -> (3, S, S) float32, (x / 255 - mean) / std."""
     x = rgb.astype(np.float32) * np.float32(1 / 255)
     x -= np.asarray(mean, np.float32)
     x /= np.asarray(std, np.float32)
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def preprocess_crop(crop: np.ndarray, size: int, mean, std) -> torch.Tensor:
+def to_tensor(rgb: np.ndarray, mean, std):
+    """`to_array` as a torch tensor (no copy)."""
+    import torch
+    return torch.from_numpy(to_array(rgb, mean, std))
+
+
+def preprocess_crop_array(crop: np.ndarray, size: int, mean, std) -> np.ndarray:
     """RGB uint8 crop (any size) -> (3, size, size) float32: the non-augmented view."""
-    return to_tensor(warp_view(crop, view_matrix(crop.shape, size, None), size), mean, std)
+    return to_array(warp_view(crop, view_matrix(crop.shape, size, None), size), mean, std)
+
+
+def preprocess_crop(crop: np.ndarray, size: int, mean, std):
+    """`preprocess_crop_array` as a torch tensor."""
+    import torch
+    return torch.from_numpy(preprocess_crop_array(crop, size, mean, std))
+
+
+def preprocess_batch(crops, size: int, mean, std) -> np.ndarray:
+    """RGB uint8 crops (any sizes) -> (N, 3, size, size) float32: what both engines are fed."""
+    out = np.empty((len(crops), 3, size, size), np.float32)
+    for i, crop in enumerate(crops):
+        crop = np.asarray(crop)
+        if crop.ndim != 3 or crop.shape[2] != 3 or crop.dtype != np.uint8:
+            raise ValueError(f"crop {i}: expected RGB uint8 (H, W, 3), got {crop.dtype} {crop.shape}")
+        out[i] = preprocess_crop_array(crop, size, mean, std)
+    return out

@@ -35,7 +35,8 @@ def run(args) -> int:
     from ..detector import Detector
     from ..evaluate import check_variant_names, evaluate, parse_dataset_spec, parse_variant
 
-    det = Detector.load(args.detector)
+    # torch: evaluation caches embeddings by the weights' fingerprint and reuses them for P(fake)
+    det = Detector.load(args.detector, engine="torch")
     try:
         datasets = [parse_dataset_spec(s) for s in args.dataset]
         variants = ([parse_variant(v, det.anomaly.cfg) for v in args.variants.split(",") if v.strip()]

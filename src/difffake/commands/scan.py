@@ -39,6 +39,9 @@ def add_arguments(p) -> None:
                         "several): adds an identity check (same person or not) and a blind reference score")
     p.add_argument("--frames", type=int, default=None, help="frames sampled per video (default: the detector's)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--engine", choices=("auto", "onnx", "torch"), default="auto",
+                   help="run the network with ONNX Runtime (no torch needed) or torch; auto: ONNX "
+                        "when the detector folder has backbone.onnx and the device is the CPU")
     p.add_argument("--score", choices=("fused", "differential", "classifier"), default=None,
                    help="which score gives the verdict: fused (every signal, the default of a fused "
                         "detector), differential (the DiffFake pair score alone) or classifier (the "
@@ -106,7 +109,7 @@ def run(args) -> int:
     from ..faces.video import collect_media
 
     jobs, problems = collect_media(args.inputs, explicit_id="path")
-    detector = Detector.load(args.detector, device=args.device)
+    detector = Detector.load(args.detector, device=args.device, engine=args.engine)
     if args.score is not None:
         detector.check_basis(args.score)   # DetectorFileError (exit 2) when the folder cannot
         detector.basis = args.score

@@ -15,12 +15,16 @@ import numpy as np
 from ..config import FaceConfig
 from .crop import box_of, crop_face, shrink, union_box
 from .detect import FaceDetector, make_detector, pick_face
+from .roi import with_roi_tracking
 from .store import FaceRecord
 from .video import iter_frames
 
 
 def detector_for(cfg: FaceConfig) -> FaceDetector:
-    return make_detector(cfg.detector, max_side=cfg.max_side, upsample_max=cfg.upsample_max)
+    """The configured detector; with `roi_search` and the track policy it first looks near the
+    previous face (faces.roi)."""
+    detector = make_detector(cfg.detector, max_side=cfg.max_side, upsample_max=cfg.upsample_max)
+    return with_roi_tracking(detector, cfg.policy) if cfg.roi_search else detector
 
 
 def store_settings(cfg: FaceConfig) -> dict:

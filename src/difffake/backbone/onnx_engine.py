@@ -1,0 +1,80 @@
+"""The backbone run by ONNX Runtime: embeddings + classifier probability without torch.
+
+`backbone.onnx` (written by `difffake export`, see backbone.onnx_graph) is one
+graph with input "image" (N, 3, S, S) float32 and outputs "embedding" (N, D)
+and "logits" (N, 2). Crops are preprocessed by backbone.preprocess, the
+function the torch engine uses, so both engines are fed identical pixels.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..config import BackboneConfig
+from .preprocess import preprocess_batch
+
+ONNX_FILE = "backbone.onnx"
+INPUT, OUTPUTS = "image", ("embedding", "logits")
+
+
+def softmax_fake(logits: np.ndarray) -> np.ndarray:
+    """P(class 1 = fake) of (N, 2) logits, computed as torch.softmax does (max-shifted)."""
+    z = np.asarray(logits, np.float32)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e[:, 1] / e.sum(axis=1)).astype(np.float32)
+
+
+class OnnxBackbone:
+    """Same calls as the torch `Backbone` that scanning needs (no `head`, no `state_dict`)."""
+
+    engine = "onnx"
+
+    def __init__(self, onnx_path, meta: dict, threads: int | None = None):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        opts.log_severity_level = 3   # warnings about unused initialisers are noise here
+        self.path = Path(onnx_path)
+        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        self.cfg = BackboneConfig(name=meta["timm_name"], pretrained=meta.get("weights_origin", "none"),
+                                  input_size=int(meta["input_size"]), mean=tuple(meta["mean"]),
+                                  std=tuple(meta["std"]))
+        self.embedding_size = int(meta["embedding_size"])
+        self.info = dict(meta.get("training", {}))
+
+    @classmethod
+    def load(cls, directory, threads: int | None = None) -> "OnnxBackbone":
+        """From a folder holding backbone.onnx and backbone.json (checksums checked by the caller)."""
+        directory = Path(directory)
+        meta = json.loads((directory / "backbone.json").read_text())
+        return cls(directory / ONNX_FILE, meta, threads=threads)
+
+    @property
+    def input_size(self) -> int:
+        return self.cfg.input_size
+
+    def preprocess(self, crops) -> np.ndarray:
+        return preprocess_batch(crops, self.input_size, self.cfg.mean, self.cfg.std)
+
+    def embed_and_classify(self, crops, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """((N, D) float32 embeddings, (N,) P(fake)) of RGB uint8 crops, one pass of the graph."""
+        crops = list(crops)
+        embs, probs = [], []
+        for i in range(0, len(crops), batch_size):
+            emb, logits = self.session.run(list(OUTPUTS), {INPUT: self.preprocess(crops[i:i + batch_size])})
+            embs.append(np.asarray(emb, np.float32))
+            probs.append(softmax_fake(logits))
+        if not embs:
+            return np.zeros((0, self.embedding_size), np.float32), np.zeros(0, np.float32)
+        return np.concatenate(embs), np.concatenate(probs)
+
+    def embed_crops(self, crops, batch_size: int = 32) -> np.ndarray:
+        return self.embed_and_classify(crops, batch_size)[0]
+
+    def fake_probability(self, crops, batch_size: int = 32) -> np.ndarray:
+        return self.embed_and_classify(crops, batch_size)[1]

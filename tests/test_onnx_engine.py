@@ -1,0 +1,161 @@
+"""ONNX Runtime engine: same pixels, same embeddings and P(fake) as torch; export, checksums, choice."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from difffake.backbone.onnx_engine import ONNX_FILE, OnnxBackbone
+from difffake.backbone.preprocess import preprocess_batch, preprocess_crop, preprocess_crop_array, to_tensor
+from difffake.cli import main
+from difffake.detector import DEFAULT_DIR, Detector, DetectorFileError
+
+TOLERANCE = 1e-4   # max abs difference allowed between the engines (float32 kernels differ)
+
+
+def _jittered_crops(rgb, n=6, seed=0):
+    """Crops of one face at several sizes and offsets (real pixels, varied resampling)."""
+    rng = np.random.default_rng(seed)
+    h, w = rgb.shape[:2]
+    out = []
+    for _ in range(n):
+        side = int(rng.integers(int(0.6 * min(h, w)), min(h, w)))
+        y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        out.append(np.ascontiguousarray(rgb[y:y + side, x:x + side]))
+    return out
+
+
+def _max_diffs(torch_bb, onnx_bb, crops):
+    emb_t, prob_t = torch_bb.embed_and_classify(crops)
+    emb_o, prob_o = onnx_bb.embed_and_classify(crops)
+    # the torch engine's two usual calls agree with its one-pass call
+    np.testing.assert_array_equal(emb_t, torch_bb.embed_crops(crops))
+    np.testing.assert_allclose(prob_t, torch_bb.fake_probability(crops), rtol=0, atol=1e-7)
+    return float(np.max(np.abs(emb_t - emb_o))), float(np.max(np.abs(prob_t - prob_o)))
+
+
+@pytest.fixture(scope="module")
+def default_engines():
+    from difffake.backbone.model import Backbone
+    return Backbone.load(DEFAULT_DIR), OnnxBackbone.load(DEFAULT_DIR)
+
+
+def test_numpy_preprocessing_is_the_torch_path(astronaut_face, tiny_backbone):
+    crops = _jittered_crops(astronaut_face.crops[0], n=4) + [astronaut_face.crops[0]]
+    size, mean, std = tiny_backbone.input_size, tiny_backbone.cfg.mean, tiny_backbone.cfg.std
+    batch = preprocess_batch(crops, size, mean, std)
+    assert batch.shape == (len(crops), 3, size, size) and batch.dtype == np.float32
+    np.testing.assert_array_equal(tiny_backbone.preprocess(crops).numpy(), batch)
+    for crop, row in zip(crops, batch):
+        np.testing.assert_array_equal(preprocess_crop(crop, size, mean, std).numpy(), row)
+        np.testing.assert_array_equal(preprocess_crop_array(crop, size, mean, std), row)
+    square = np.ascontiguousarray(crops[-1][:size, :size])   # the dataset's path after its warp
+    from difffake.backbone.preprocess import to_array
+    np.testing.assert_array_equal(to_tensor(square, mean, std).numpy(), to_array(square, mean, std))
+    with pytest.raises(ValueError, match="RGB uint8"):
+        preprocess_batch([crops[0].astype(np.float32)], size, mean, std)
+
+
+def test_default_detector_engines_agree_on_astronaut_crops(default_engines, astronaut_face):
+    torch_bb, onnx_bb = default_engines
+    crops = _jittered_crops(astronaut_face.crops[0], n=8) + [astronaut_face.crops[0]]
+    emb_diff, prob_diff = _max_diffs(torch_bb, onnx_bb, crops)
+    assert emb_diff <= TOLERANCE and prob_diff <= TOLERANCE, (emb_diff, prob_diff)
+
+
+@pytest.mark.shared_data
+def test_default_detector_engines_agree_on_real_dev_crops(default_engines, shared_data, face_detector):
+    from difffake.config import FaceConfig
+    from difffake.faces.pipeline import extract_faces
+
+    torch_bb, onnx_bb = default_engines
+    crops = []
+    for sub in ("real", "fake"):
+        rec = extract_faces(shared_data / "dev" / sub / "dfl_Keanu_Reeves_0.mp4", FaceConfig(num_frames=12),
+                            face_detector)
+        crops += [rec.crops[i] for i in rec.face_positions()]
+    assert len(crops) >= 20
+    emb_diff, prob_diff = _max_diffs(torch_bb, onnx_bb, crops)
+    assert emb_diff <= TOLERANCE and prob_diff <= TOLERANCE, (emb_diff, prob_diff)
+
+
+def test_default_detector_ships_a_checksummed_onnx_graph():
+    card = json.loads((DEFAULT_DIR / "model.json").read_text())
+    assert ONNX_FILE in card["checksums"] and (DEFAULT_DIR / ONNX_FILE).is_file()
+    parity = card["onnx"]["parity_vs_torch"]
+    assert parity["embedding_max_abs_diff"] <= TOLERANCE
+    assert Detector.load().backbone.engine == "onnx"            # auto picks ONNX Runtime on the CPU
+    assert Detector.load(engine="torch").backbone.engine == "torch"
+
+
+@pytest.fixture(scope="module")
+def exported_detector(tiny_detector, tmp_path_factory):
+    from difffake.detector_export import export_detector
+
+    folder = tiny_detector.save(tmp_path_factory.mktemp("exported"))
+    record = export_detector(folder)
+    assert record["parity_vs_torch"]["embedding_max_abs_diff"] <= TOLERANCE
+    return folder
+
+
+def test_exported_detector_scans_alike_with_both_engines(exported_detector, synthetic_videos):
+    card = json.loads((exported_detector / "model.json").read_text())
+    assert card["checksums"][ONNX_FILE] and card["onnx"]["outputs"] == ["embedding", "logits"]
+    by_engine = {e: Detector.load(exported_detector, engine=e) for e in ("onnx", "torch")}
+    assert {e: d.backbone.engine for e, d in by_engine.items()} == {"onnx": "onnx", "torch": "torch"}
+    from difffake.faces.pipeline import extract_faces
+    record = extract_faces(synthetic_videos / "astro_1.mp4", by_engine["onnx"].face_cfg,
+                           by_engine["onnx"].face_detector())
+    res = {e: d.scan(synthetic_videos / "astro_1.mp4", record=record) for e, d in by_engine.items()}
+    assert res["onnx"].status == res["torch"].status == "ok"
+    assert res["onnx"].verdict == res["torch"].verdict
+    assert res["onnx"].score == pytest.approx(res["torch"].score, rel=1e-4, abs=1e-5)
+    np.testing.assert_allclose(res["onnx"].frame_fake_prob, res["torch"].frame_fake_prob, atol=TOLERANCE)
+    assert res["onnx"].classifier_score is not None
+
+
+def test_tampered_or_stale_onnx_is_refused(exported_detector, tiny_detector, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(exported_detector, bad)
+    with open(bad / ONNX_FILE, "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(DetectorFileError, match="checksum"):
+        Detector.load(bad)
+    # saving a detector again drops the ONNX file of the older backbone, and ONNX is then refused
+    tiny_detector.save(bad)
+    assert not (bad / ONNX_FILE).exists()
+    assert Detector.load(bad).backbone.engine == "torch"
+    assert main(["scan", str(bad), "--detector", str(bad), "--engine", "onnx"]) == 2
+
+
+def test_export_command_writes_and_reports(tiny_detector, tmp_path, capsys):
+    folder = tiny_detector.save(tmp_path / "det")
+    assert main(["export", str(folder)]) == 0
+    assert "max |diff|" in capsys.readouterr().out
+    assert Detector.load(folder, engine="onnx").backbone.engine == "onnx"
+    assert main(["export", str(tmp_path / "nowhere")]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_default_detector_verdicts_agree_between_engines_on_dev_twins(shared_data, default_engines):
+    """Every DeepFaceLive twin of dev (evaluation only, nothing is fitted here): same faces, both engines."""
+    det = {e: Detector.load(engine=e) for e in ("onnx", "torch")}
+    twins = sorted(p.name for p in (shared_data / "dev" / "fake").glob("dfl_*.mp4"))
+    assert len(twins) >= 20
+    face_detector = det["onnx"].face_detector()
+    from difffake.faces.pipeline import extract_faces
+
+    worst = 0.0
+    for name in twins:
+        for sub in ("real", "fake"):
+            path = shared_data / "dev" / sub / name
+            record = extract_faces(path, det["onnx"].face_cfg, face_detector)
+            res = {e: d.scan(path, record=record) for e, d in det.items()}
+            assert res["onnx"].status == res["torch"].status, path
+            if res["onnx"].status != "ok":
+                continue
+            assert res["onnx"].verdict == res["torch"].verdict, (path, res["onnx"].score, res["torch"].score)
+            worst = max(worst, abs(res["onnx"].score - res["torch"].score) / max(1.0, abs(res["torch"].score)))
+            assert res["onnx"].classifier_score == pytest.approx(res["torch"].classifier_score, abs=TOLERANCE)
+    assert worst <= 1e-4, worst
