@@ -89,6 +89,7 @@ class ScanResult:
     reference_pair_scores: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     error: str | None = None
+    segments: int = 1   # persons the face track saw; only the main one's frames are scored (faces/identity_switch.py)
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self), default=json_default))
@@ -260,6 +261,7 @@ class Detector:
             path=str(path), video_id=video_id, status="ok", n_frames=int(record.num_frames),
             n_faces=int(record.num_faces), frame_indices=[int(v) for v in record.frame_indices],
             has_face=[bool(v) for v in record.has_face], timings=dict(timings or {}))
+        res.segments = int(record.meta.get("segments", 1))
         if probs is not None and len(probs):
             res.frame_fake_prob = [float(v) for v in probs]
             res.classifier_score = float(np.mean(probs))

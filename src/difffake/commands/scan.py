@@ -61,7 +61,8 @@ def _line(r) -> str:
         p = "" if r.p_value_real is None else f"p(real)={r.p_value_real:.3f}  "
         ref = "" if r.reference_score is None else f"vs-reference={r.reference_score:+.3f}  "
         score = "score=n/a" if r.score is None else f"{r.basis} score={r.score:+.3f}"
-        return (f"{r.verdict.upper():7s} {score}  {p}{ref}faces {r.n_faces}/{r.n_frames}  "
+        people = f" (main of {r.segments} people)" if getattr(r, "segments", 1) > 1 else ""
+        return (f"{r.verdict.upper():7s} {score}  {p}{ref}faces {r.n_faces}/{r.n_frames}{people}  "
                 f"{t:.1f}s  {r.path}")
     label = {"error": "ERROR", "no_face": "NO FACE", "too_few_faces": "TOO FEW"}.get(r.status, r.status)
     return f"{label:7s} {r.path}: {r.error}"

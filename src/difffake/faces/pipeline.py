@@ -15,12 +15,14 @@ import numpy as np
 from ..config import FaceConfig
 from .crop import box_of, crop_face, shrink, union_box
 from .detect import FaceDetector, make_detector, pick_face
+from .identity_switch import split_by_identity
 from .store import FaceRecord
 from .video import iter_frames
 
 
 def detector_for(cfg: FaceConfig) -> FaceDetector:
-    return make_detector(cfg.detector, max_side=cfg.max_side, upsample_max=cfg.upsample_max)
+    return make_detector(cfg.detector, max_side=cfg.max_side, upsample_max=cfg.upsample_max,
+                         fallback=cfg.fallback)
 
 
 def store_settings(cfg: FaceConfig) -> dict:
@@ -74,7 +76,7 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
                 detector_settings=getattr(detector, "settings", dict)(),
                 policy=cfg.policy, stages=stage_counts,
                 seconds=round(time.perf_counter() - t0, 3))
-    return FaceRecord(
+    record = FaceRecord(
         video_id=video_id if video_id is not None else path.name,
         frame_indices=np.array(pick(indices), np.int64),
         has_face=np.array(pick(has_face), bool),
@@ -85,3 +87,6 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
         frame_size=tuple(int(v) for v in frame_size),
         meta=meta,
     )
+    if cfg.split_identity and cfg.policy == "track":   # 'largest' stays the paper's
+        split_by_identity(record)
+    return record
