@@ -227,25 +227,26 @@ def pool_table(work: Path, load: float, max_videos: int) -> list:
     mmod = MmodDetector()
     finds_store = FaceStore(work / "pool_mmod_finds", {"what": "CNN finds among HOG's misses"})
     lines = ["# dev and the real pool: what the CNN fallback adds to HOG", "",
-             f"`nice -n 5 python benchmarks/bench_hard_faces.py --work {work} --part pool --pool-videos {max_videos}` "
-             f"(load average {load:.1f} on {os.cpu_count()} cores).", "",
-              "HOG = the stores the lead made with HOG (`/work/runs/stores`, 32 frames, track); "
-              "hog+mmod = HOG's faces + the CNN's finds on HOG's missed frames (of the first `--pool-videos` "
-                 "videos with misses when set: then a lower bound). HOG s/frame is "
-              "the stores' own wall time per frame at prepare time; the CNN's is CPU time here.", "",
-              "| set | videos | frames | HOG rate | hog+mmod rate | videos with misses | HOG s/frame | "
-              "CNN s per missed frame | added s/frame |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             f"`nice -n 5 python benchmarks/bench_hard_faces.py --work {work} --part pool "
+             f"--pool-videos {max_videos}` (load average {load:.1f} on {os.cpu_count()} cores).", "",
+             "HOG = the stores the lead made with HOG (`/work/runs/stores`, 32 frames, track); "
+             "hog+mmod = HOG's faces + the CNN's finds on HOG's missed frames (of the first `--pool-videos` "
+             "videos with misses when set: then a lower bound). HOG s/frame is the stores' own wall time "
+             "per frame at prepare time; the CNN's is CPU time (`time.process_time`) here.", "",
+             "| set | videos | frames | HOG rate | hog+mmod rate | HOG misses | misses tried (videos) | "
+             "CNN finds | HOG s/frame | CNN s per tried frame |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, root, only_videos in (("dev (all)", STORES / "dev", False),
                                      ("real pool videos", STORES / "real", True)):
         if not (root / "settings.json").exists():
-            lines.append(f"| {label} | store {root} missing | | | | | | | |")
+            lines.append(f"| {label} | store {root} missing | | | | | | | | |")
             continue
-        frames, faces, finds, hog_s, mmod_s, touched = pool_misses(root, mmod, finds_store, only_videos)
-        misses = frames - faces
+        frames, faces, tried, finds, hog_s, mmod_s, touched = pool_misses(root, mmod, finds_store,
+                                                                          only_videos, max_videos)
         vids = sum(1 for v in FaceStore(root).ids() if not only_videos or v.startswith("videos/"))
         lines.append(f"| {label} | {vids} | {frames} | {faces / frames:.3f} | {(faces + finds) / frames:.3f} | "
-                     f"{touched} | {hog_s / frames:.3f} | {mmod_s / max(1, misses):.2f} | "
-                     f"{mmod_s / frames:.3f} |")
+                     f"{frames - faces} | {tried} ({touched}) | {finds} | {hog_s / frames:.3f} | "
+                     f"{mmod_s / max(1, tried):.2f} |")
         print(lines[-1], flush=True)
     return lines
 
