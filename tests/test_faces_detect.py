@@ -152,3 +152,45 @@ def test_shrink_scales_landmarks():
     assert small[199:201, 149:151].mean() > 50
     same, lm3 = shrink(crop, lm, 1000)
     assert same is crop and lm3 is lm
+
+
+# -- second detector: dlib's CNN (mmod) ---------------------------------------
+def hard_canvas(rgb, roll=50, scale=0.8, at=(100, 40), gamma=2.2, canvas=(360, 640)):
+    """The photo with the head rolled by `roll` degrees about the nose, shrunk into a
+    canvas and darkened with a gamma curve: HOG's frontal model does not see it."""
+    turned = cv2.warpAffine(rgb, cv2.getRotationMatrix2D((225, 127), roll, 1.0), rgb.shape[1::-1],
+                            borderMode=cv2.BORDER_REFLECT)
+    frame = place(turned, scale, canvas=canvas, at=at, fill=30)
+    return (255.0 * (frame / 255.0) ** gamma).astype(np.uint8)
+
+
+def test_mmod_fallback_finds_the_turned_dark_face_hog_misses(astronaut_rgb):
+    from difffake.faces.detect import make_detector
+
+    frame = hard_canvas(astronaut_rgb)
+    hog = make_detector("dlib-hog", fallback="none")
+    assert hog.detect(frame) == []
+    both = make_detector("dlib-hog", fallback="dlib-mmod")
+    faces = both.detect(frame)
+    assert len(faces) == 1 and faces[0].stage == "mmod"
+    nose = np.array([100 + 225 * 0.8, 40 + 127 * 0.8])     # the roll's centre stays put
+    centre = (np.array(faces[0].box[:2]) + faces[0].box[2:]) / 2
+    assert np.linalg.norm(centre - nose) < 20
+    assert np.linalg.norm(faces[0].landmarks[30] - nose) < 20
+    assert both.settings()["fallback"]["name"] == "dlib-mmod"
+    # the fallback runs only when HOG finds nothing: a frontal face stays HOG's
+    assert both.detect(hard_canvas(astronaut_rgb, roll=0))[0].stage != "mmod"
+
+
+def test_mmod_by_choice_and_unknown_names(astronaut_rgb):
+    from difffake.faces.detect import make_detector
+
+    mmod = make_detector("dlib-mmod")
+    faces = mmod.detect(astronaut_rgb)
+    assert len(faces) == 1 and faces[0].stage == "mmod" and faces[0].score > 0.3
+    assert np.allclose(faces[0].landmarks[30], [225, 127], atol=8)
+    assert mmod.detect(np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)) == []
+    with pytest.raises(ValueError, match="fallback"):
+        make_detector("dlib-hog", fallback="yunet")
+    with pytest.raises(ValueError, match="dlib-mmod"):
+        make_detector("retinaface")

@@ -20,6 +20,12 @@ class FaceConfig:
     # "largest" can jump between people in interviews. Also "score".
     policy: str = "track"
     detector: str = "dlib-hog"
+    # Second detector tried when HOG and its fallbacks find nothing: "dlib-mmod"
+    # (dlib's CNN on a reduced frame, faces/mmod.py) or "none".
+    fallback: str = "dlib-mmod"
+    # Track policy: split the track where it becomes another person and score only
+    # the main person's frames (faces/identity_switch.py).
+    split_identity: bool = True
     max_side: int = 1280            # frames are downscaled to this longest side before detection
     upsample_max: int = 2           # HOG upsampling tried only when a frame has no face
     store_max_side: int = 384       # stored crops are downscaled to at most this side (lossless PNG)

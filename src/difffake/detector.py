@@ -100,6 +100,7 @@ class ScanResult:
     identity_error_rates: dict = field(default_factory=dict)  # measured on real videos (identity.json)
     timings: dict = field(default_factory=dict)
     error: str | None = None
+    segments: int = 1   # persons the face track saw; only the main one's frames are scored (faces/identity_switch.py)
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self), default=json_default))
@@ -185,7 +186,11 @@ class Detector:
         anomaly = AnomalyModel.load(directory)
         calibration = Calibration.from_dict(model["calibration"]) if model.get("calibration") else None
         names = {f.name for f in dataclasses.fields(FaceConfig)}
-        face_cfg = FaceConfig(**{k: v for k, v in model.get("face_config", {}).items() if k in names})
+        # Settings added since the detector was made are filled in as they were then
+        # (faces.store.with_legacy): a detector scans the way it was calibrated.
+        from .faces.store import with_legacy
+        face_cfg = FaceConfig(**{k: v for k, v in with_legacy(model.get("face_config", {})).items()
+                                 if k in names})
         scorer = model.get("scorer") or {}
         single = (AnomalyModel.load(directory / SINGLE_DENSITY_FILE)
                   if SINGLE_DENSITY_FILE in model.get("checksums", {}) else None)
@@ -301,6 +306,7 @@ class Detector:
             path=str(path), video_id=video_id, status="ok", n_frames=int(record.num_frames),
             n_faces=int(record.num_faces), frame_indices=[int(v) for v in record.frame_indices],
             has_face=[bool(v) for v in record.has_face], timings=dict(timings or {}))
+        res.segments = int(record.meta.get("segments", 1))
         if probs is not None and len(probs):
             res.frame_fake_prob = [float(v) for v in probs]
             res.classifier_score = float(np.mean(probs))

@@ -69,7 +69,8 @@ def _line(r) -> str:
         score = "score=n/a" if r.score is None else f"{r.basis} score={r.score:+.3f}"
         others = " ".join(f"{c['name']}={c['score']:+.3f}" for c in r.components[1:] if c["score"] is not None)
         others = f"[{others}]  " if others else ""
-        return (f"{r.verdict.upper():7s} {score}  {p}{ref}{others}faces {r.n_faces}/{r.n_frames}  "
+        people = f" (main of {r.segments} people)" if getattr(r, "segments", 1) > 1 else ""
+        return (f"{r.verdict.upper():7s} {score}  {p}{ref}{others}faces {r.n_faces}/{r.n_frames}{people}  "
                 f"{t:.1f}s  {r.path}")
     label = {"error": "ERROR", "no_face": "NO FACE", "too_few_faces": "TOO FEW"}.get(r.status, r.status)
     return f"{label:7s} {r.path}: {r.error}"

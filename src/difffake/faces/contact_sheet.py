@@ -65,10 +65,13 @@ def contact_sheet(records, per_video: int = 6, tile: int = 128) -> np.ndarray:
         for i in picks:
             if rec.has_face[i] and rec.crops[i] is not None:
                 tiles.append(draw_landmarks(rec.crops[i], rec.landmarks[i], tile))
-            else:
-                tiles.append(_blank(tile, "no face"))
+            else:   # a face of another person than the scored one (identity_switch) is no face here
+                other = rec.segment is not None and rec.segment[i] >= 0
+                tiles.append(_blank(tile, f"person {rec.segment[i]}" if other else "no face"))
         tiles += [np.zeros((tile, tile, 3), np.uint8)] * (per_video - len(tiles))
         rate = f"{rec.num_faces}/{rec.num_frames} faces"
+        if rec.meta.get("segments", 1) > 1:
+            rate += f", {rec.meta['segments']} people: only person {rec.meta.get('segment_kept', 0)} scored"
         rows.append(_label(f"{rec.video_id}  ({rate})", width))
         rows.append(np.concatenate(tiles, axis=1))
     if not rows:

@@ -12,7 +12,9 @@ Fallback order for a frame, each tried only when the previous found nothing
   2. HOG on a CLAHE-equalised copy (dark, low-contrast footage),
   3. tracking: HOG on the region around the previous frame's face, enlarged so
      that face is ~`track_face_px` high (small faces in stream overlays),
-  4. HOG with dlib's upsampling 1..`upsample_max`, within a pixel budget.
+  4. HOG with dlib's upsampling 1..`upsample_max`, within a pixel budget,
+  5. an optional second detector (`fallback`, e.g. dlib's CNN: faces/mmod.py)
+     for dark, blurred or turned faces HOG cannot see.
 Landmarks are always predicted on the full-resolution frame, so they and the
 boxes are in full-frame pixels.
 """
@@ -71,7 +73,8 @@ class DlibDetector:
     def __init__(self, max_side: int = 1280, upsample_max: int = 2, coarse_side: int = 640,
                  clahe: bool = True,
                  track: bool = True, track_face_px: int = 160,
-                 upsample_budget_px: int = 4_000_000, adjust_threshold: float = 0.0):
+                 upsample_budget_px: int = 4_000_000, adjust_threshold: float = 0.0,
+                 fallback=None):
         import dlib  # imported here so that `difffake --help` stays fast
 
         self._dlib = dlib
@@ -85,6 +88,7 @@ class DlibDetector:
         self.track_face_px = track_face_px
         self.upsample_budget_px = upsample_budget_px
         self.adjust_threshold = adjust_threshold
+        self.fallback = fallback   # a detector with detect_boxes(rgb), tried last
         self._clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
     def settings(self) -> dict:
@@ -92,7 +96,8 @@ class DlibDetector:
                     coarse_side=self.coarse_side,
                     clahe=self.clahe, track=self.track, track_face_px=self.track_face_px,
                     upsample_budget_px=self.upsample_budget_px,
-                    adjust_threshold=self.adjust_threshold)
+                    adjust_threshold=self.adjust_threshold,
+                    fallback=self.fallback.settings() if self.fallback is not None else None)
 
     # -- detection stages -------------------------------------------------
     def _run(self, img: np.ndarray, upsample: int = 0):
@@ -137,6 +142,8 @@ class DlibDetector:
             found = self._run(gray, up)
             if found:
                 return back(found, scale), f"up{up}"
+        if self.fallback is not None:
+            return self.fallback.detect_boxes(rgb, hint_box)
         return [], "none"
 
     def _track(self, rgb: np.ndarray, hint_box) -> list:
@@ -200,7 +207,18 @@ def pick_face(faces: list[Face], policy: str = "largest", previous_box=None) -> 
     raise ValueError(f"unknown face policy {policy!r}: choose 'largest', 'score' or 'track'")
 
 
-def make_detector(name: str = "dlib-hog", **kwargs) -> FaceDetector:
+DETECTORS = ("dlib-hog", "dlib-mmod")
+FALLBACKS = ("none", "dlib-mmod")
+
+
+def make_detector(name: str = "dlib-hog", fallback: str = "none", **kwargs) -> FaceDetector:
+    """`name` with HOG's sizes in kwargs; `fallback` ('none' | 'dlib-mmod') is tried when HOG finds nothing."""
+    if fallback not in FALLBACKS:
+        raise ValueError(f"unknown face fallback {fallback!r}: choose one of {FALLBACKS}")
     if name == "dlib-hog":
-        return DlibDetector(**kwargs)
-    raise ValueError(f"unknown face detector {name!r}: only 'dlib-hog' is available offline")
+        second = make_detector("dlib-mmod") if fallback == "dlib-mmod" else None
+        return DlibDetector(fallback=second, **kwargs)
+    if name == "dlib-mmod":   # sizes are HOG's; the CNN has its own pixel budget
+        from .mmod import MmodDetector
+        return MmodDetector()
+    raise ValueError(f"unknown face detector {name!r}: choose one of {DETECTORS}")

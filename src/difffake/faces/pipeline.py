@@ -16,14 +16,16 @@ from ..config import FaceConfig
 from .crop import box_of, crop_face, shrink, union_box
 from .detect import FaceDetector, make_detector, pick_face
 from .roi import with_roi_tracking
+from .identity_switch import split_by_identity
 from .store import FaceRecord
 from .video import iter_frames
 
 
 def detector_for(cfg: FaceConfig) -> FaceDetector:
-    """The configured detector; with `roi_search` and the track policy it first looks near the
-    previous face (faces.roi)."""
-    detector = make_detector(cfg.detector, max_side=cfg.max_side, upsample_max=cfg.upsample_max)
+    """The configured detector (and its fallback); with `roi_search` and the track policy it
+    first looks near the previous face (faces.roi)."""
+    detector = make_detector(cfg.detector, max_side=cfg.max_side, upsample_max=cfg.upsample_max,
+                             fallback=cfg.fallback)
     return with_roi_tracking(detector, cfg.policy) if cfg.roi_search else detector
 
 
@@ -78,7 +80,7 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
                 detector_settings=getattr(detector, "settings", dict)(),
                 policy=cfg.policy, stages=stage_counts,
                 seconds=round(time.perf_counter() - t0, 3))
-    return FaceRecord(
+    record = FaceRecord(
         video_id=video_id if video_id is not None else path.name,
         frame_indices=np.array(pick(indices), np.int64),
         has_face=np.array(pick(has_face), bool),
@@ -89,3 +91,6 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
         frame_size=tuple(int(v) for v in frame_size),
         meta=meta,
     )
+    if cfg.split_identity and cfg.policy == "track":   # 'largest' stays the paper's
+        split_by_identity(record)
+    return record

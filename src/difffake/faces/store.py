@@ -11,6 +11,8 @@ Each .npz holds (F = sampled frames, allow_pickle never needed):
     landmarks     (F, 68, 2) f32  iBUG 300-W order, in crop pixels (NaN: no face)
     scores        (F,) f32     detector score (NaN: no face)
     frame_size    (2,) int64   full frame height, width
+    segment       (F,) int64   person label of each face frame (faces/identity_switch.py),
+                               -1 without a face; entries made before it: 0 at every face
     crop_<i>      (n,) uint8   PNG bytes of the RGB crop of frame i (only where has_face)
     meta          ()  str      JSON: video id, source path, number of frames, fps, detector info
 
@@ -43,6 +45,11 @@ class FaceRecord:
     crops: list  # RGB uint8 arrays, None where no face
     frame_size: tuple = (0, 0)
     meta: dict = field(default_factory=dict)
+    segment: np.ndarray | None = None  # person label per frame (-1: no face); None: one person
+
+    def __post_init__(self):
+        if self.segment is None:
+            self.segment = np.where(np.asarray(self.has_face, bool), 0, -1).astype(np.int64)
 
     @property
     def num_frames(self) -> int:
@@ -93,6 +100,7 @@ class FaceStore:
                 raise FileError(path, f"face store settings unreadable ({exc})") from exc
             if not isinstance(stored, dict):
                 raise FileError(path, f"face store settings must be a JSON object, not {type(stored).__name__}")
+            stored = with_legacy(stored)
             if settings is not None and _comparable(stored) != _comparable(settings):
                 raise SettingsMismatch(
                     f"{self.root}: face store was made with settings {stored}, "
@@ -125,6 +133,7 @@ class FaceStore:
             "landmarks": np.asarray(record.landmarks, np.float32),
             "scores": np.asarray(record.scores, np.float32),
             "frame_size": np.asarray(record.frame_size, np.int64),
+            "segment": np.asarray(record.segment, np.int64),
             "meta": np.array(json.dumps({"video_id": record.video_id, **record.meta})),
         }
         for i, crop in enumerate(record.crops):
@@ -161,7 +170,8 @@ class FaceStore:
                 video_id=meta.pop("video_id", video_id),
                 frame_indices=data["frame_indices"], has_face=has_face,
                 boxes=data["boxes"], landmarks=data["landmarks"], scores=data["scores"],
-                crops=crops, frame_size=tuple(int(v) for v in data["frame_size"]), meta=meta)
+                crops=crops, frame_size=tuple(int(v) for v in data["frame_size"]), meta=meta,
+                segment=data["segment"] if "segment" in data.files else None)
 
     def __iter__(self):
         for video_id in self.ids():
@@ -169,6 +179,18 @@ class FaceStore:
 
     def __len__(self) -> int:
         return len(self.ids())
+
+
+# Face settings added after stores existed, with the value that the entries of a
+# store made before them were in effect made with (the stored file is not changed).
+LEGACY_SETTINGS = {"fallback": "none", "split_identity": False}
+
+
+def with_legacy(stored: dict) -> dict:
+    """Stored settings with the settings added since filled in as they were in effect."""
+    if "policy" not in stored:   # not a FaceConfig dict (e.g. hand-made for a test): leave it
+        return stored
+    return {**LEGACY_SETTINGS, **stored}
 
 
 def _comparable(settings: dict) -> dict:
