@@ -103,7 +103,8 @@ def parse_dataset_spec(spec: str) -> tuple[str, Path, dict]:
         kind = detect_layout(root)
         if kind is None:
             raise ValueError(f"{root}: cannot guess the dataset layout; name it (ffpp:, celebdf:, csv: ...)")
-    return kind, root, options
+    from .datasets.options import check_options
+    return kind.lower(), root, check_options(kind.lower(), options)
 
 
 def dataset_name(kind: str, root: Path, options: dict) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from ..errors import EXIT_OK, DifffakeError
+from ..errors import EXIT_OK, EXIT_USAGE, DifffakeError
 
 NAME = "evaluate"
 HELP = "evaluate a detector on benchmark datasets (tables in Markdown/CSV, ROC plots)"
@@ -13,9 +13,15 @@ log = logging.getLogger("difffake.evaluate")
 
 def add_arguments(p):
     p.add_argument("--detector", metavar="DIR", help="detector folder (default: the packaged one)")
+    import argparse
+
+    from ..datasets.options import options_help
+    p.formatter_class = argparse.RawDescriptionHelpFormatter   # keep the options table's layout
+    p.epilog = options_help()
     p.add_argument("--dataset", action="append", required=True, metavar="KIND[,opt=v]:ROOT",
                    help="e.g. ffpp:/data/FF++ , ffpp,compression=c40,split=test:/data/FF++ , "
-                        "celebdf:/data/Celeb-DF-v2 , csv:/data/dev/labels.csv , auto:ROOT (repeatable)")
+                        "celebdf:/data/Celeb-DF-v2 , csv:/data/dev/labels.csv , auto:ROOT (repeatable; "
+                        "options of each KIND below)")
     p.add_argument("--out", required=True, metavar="REPORT_DIR")
     p.add_argument("--store", metavar="DIR",
                    help="face stores, one sub-folder per dataset (default: REPORT_DIR/stores); resumable")
@@ -42,8 +48,9 @@ def run(args) -> int:
                     if args.variants else None)
         check_variant_names(variants or [])   # before any embedding work
         subsets = [_subset(s) for s in args.subset]
-    except ValueError as exc:
-        raise DifffakeError(str(exc)) from exc
+    except ValueError as exc:   # a misspelt option, a bad value: the user's mistake
+        print(f"difffake: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     fit_embs = cal_embs = cal_probs = None
     if variants:
         fit_embs, cal_embs, cal_probs = fit_embeddings(det, args.cache)
