@@ -35,6 +35,8 @@ def add_arguments(p):
                         "(repeatable)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the AUC CI")
     p.add_argument("--seed", type=int, default=0)
+    from .ray_runner import add_ray_arguments
+    add_ray_arguments(p, dry_run=False)
 
 
 def run(args) -> int:
@@ -51,6 +53,10 @@ def run(args) -> int:
     except ValueError as exc:   # a misspelt option, a bad value: the user's mistake
         print(f"difffake: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.ray is not None:   # faces extracted by Ray actors first; the rest runs here
+        from .ray_runner import prepare_datasets
+        if (code := prepare_datasets(args, datasets, det.face_cfg)) is not None:
+            return code
     fit_embs = cal_embs = cal_probs = None
     if variants:
         fit_embs, cal_embs, cal_probs = fit_embeddings(det, args.cache)

@@ -38,6 +38,8 @@ def add_arguments(p) -> None:
                    help="a trusted photo or video of the same person: suspect frames are also compared with it")
     p.add_argument("--frames", type=int, default=None, help="frames sampled per video (default: the detector's)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    from .ray_runner import add_ray_arguments
+    add_ray_arguments(p, out=True)
 
 
 def exit_code(results) -> int:
@@ -114,6 +116,9 @@ def _error_result(path, vid, message):
 
 
 def run(args) -> int:
+    if args.ray is not None:   # the same scan on a Ray cluster (difffake.distributed)
+        from .ray_runner import run_scan
+        return run_scan(args)
     from tqdm import tqdm
 
     from ..detector import Detector
