@@ -26,6 +26,10 @@ def add_arguments(p):
     p.add_argument("--store", metavar="DIR",
                    help="face stores, one sub-folder per dataset (default: REPORT_DIR/stores); resumable")
     p.add_argument("--cache", metavar="DIR", help="embedding cache folder (default: inside each store)")
+    p.add_argument("--face-cache", metavar="DIR", default=None,
+                   help="faces keyed by file content + face settings, shared by every run, so a video is "
+                        "never prepared twice (default $DIFFFAKE_FACE_CACHE or ~/.cache/difffake/faces; "
+                        "'none' to turn off)")
     p.add_argument("--variants", metavar="LIST",
                    help="comma-separated combine:density[:pcaN|nopca][:full|diag|tied][:kN] and/or "
                         "'classifier'; refitted on the detector's own fit/calibration videos "
@@ -62,7 +66,8 @@ def run(args) -> int:
         fit_embs, cal_embs, cal_probs = fit_embeddings(det, args.cache)
     summary = evaluate(det, datasets, args.out, store_base=args.store, variants=variants,
                        fit_embs=fit_embs, cal_embs=cal_embs, cal_probs=cal_probs,
-                       cache_dir=args.cache, seed=args.seed, n_boot=args.bootstrap, subsets=subsets)
+                       cache_dir=args.cache, seed=args.seed, n_boot=args.bootstrap, subsets=subsets,
+                       face_cache=_face_cache(args.face_cache))
     for row in summary["rows"]:
         if row["variant"] == "detector":
             auc = "–" if row["auc"] is None else f"{row['auc']:.3f}"
@@ -70,6 +75,11 @@ def run(args) -> int:
                   f"({row['n_real']} real / {row['n_fake']} fake, {row['n_no_face']} no face)")
     print(f"tables and ROC plots in {args.out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _face_cache(value):
+    from ..faces.content_cache import default_cache_dir
+    return None if value == "none" else (value or default_cache_dir())
 
 
 def _subset(text: str) -> tuple[str, str]:

@@ -25,11 +25,15 @@ def _run(ray, make, jobs, total, out, actors: int, desc: str, retries: int, max_
     t0 = time.perf_counter()
     pool = ActorPool(ray, make, actors, max_in_flight=max_in_flight, retries=retries)
     counts = {"ok": 0, "no_face": 0, "error": 0}
+    stamps = []   # when the first `actors` rows and the last one came: the steady rate, without start-up
 
     def write(row):
         results.write(row)
         counts[row["status"]] += 1
         progress.update(row["status"])
+        if len(stamps) > actors:
+            stamps.pop()
+        stamps.append(time.perf_counter())
 
     try:
         for path, video_id, problem in jobs:
@@ -59,7 +63,16 @@ def _run(ray, make, jobs, total, out, actors: int, desc: str, retries: int, max_
     return {"output": str(out), "log": str(results.path), "inputs": total, "written": done,
             "skipped_already_written": progress.skipped, **counts, "actors": actors,
             "actors_replaced": pool.replaced, "seconds": round(seconds, 2),
-            "videos_per_minute": round(60.0 * done / seconds, 2) if seconds > 0 else 0.0}
+            "videos_per_minute": round(60.0 * done / seconds, 2) if seconds > 0 else 0.0,
+            "steady_videos_per_minute": _steady(stamps, done, actors)}
+
+
+def _steady(stamps: list, done: int, actors: int) -> float | None:
+    """Rows per minute after every actor delivered its first one (actor start-up left out)."""
+    if done <= actors or len(stamps) <= actors:
+        return None
+    span = stamps[-1] - stamps[actors - 1]
+    return round(60.0 * (done - actors) / span, 2) if span > 0 else None
 
 
 def _actor_count(ray, actors: int | None) -> int:
