@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray", reason='needs Ray: pip install "difffake[ray]"')
@@ -45,6 +44,7 @@ def ray_cluster(tmp_path_factory):
     port = _free_port()
     # Ray 2.5x turns on token auth by default; a loopback test cluster does without
     os.environ["RAY_AUTH_MODE"] = "disabled"
+    os.environ["RAY_worker_niceness"] = "0"   # the default 15 starves actors on a shared CI machine
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
     subprocess.run([str(ray_bin), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
                     "--num-cpus", "2", "--num-gpus", "0", "--include-dashboard", "false",
@@ -138,7 +138,7 @@ def test_scan_dev_twins_equal_local(ray_cluster, shared_data, default_detector, 
 
 
 def test_killed_actor_loses_nothing_and_resume_writes_only_missing(ray_cluster, synthetic_videos, tmp_path):
-    jobs = write_list(tmp_path / "list.txt", sorted(synthetic_videos.glob("*.mp4")), copies=3)   # 9 inputs
+    jobs = write_list(tmp_path / "list.txt", sorted(synthetic_videos.glob("*.mp4")), copies=2)   # 6 inputs
     out = tmp_path / "killed.jsonl"
     prefix = f"kill-{os.getpid()}"
     killed = []
@@ -163,11 +163,11 @@ def test_killed_actor_loses_nothing_and_resume_writes_only_missing(ray_cluster, 
     assert all(r["status"] == "ok" for r in rows.values()), [r["reason"] for r in rows.values()]
     assert any(r["attempts"] > 1 for r in rows.values())   # the killed actor's task was retried
 
-    # An interrupted run: the first 4 rows and half of the 5th made it to disk.
+    # An interrupted run: the first 3 rows and half of the 4th made it to disk.
     lines = out.read_text().splitlines(keepends=True)
-    out.write_text("".join(lines[:4]) + lines[4][: len(lines[4]) // 2])
+    out.write_text("".join(lines[:3]) + lines[3][: len(lines[3]) // 2])
     again = ray_scan([f"@{tmp_path / 'list.txt'}"], out, frames=FRAMES, address=ray_cluster, actors=2)
-    assert (again["written"], again["skipped_already_written"]) == (5, 4)
+    assert (again["written"], again["skipped_already_written"]) == (3, 3)
     resumed = by_id(read_rows(out))
     assert set(resumed) == set(rows)
     for vid in rows:
@@ -185,15 +185,9 @@ def test_ray_prepare_store_equals_local_prepare(ray_cluster, synthetic_videos, t
     assert summary["ok"] == 3 and summary["error"] == 0
     a, b = FaceStore(tmp_path / "local"), FaceStore(tmp_path / "ray")
     assert a.settings == b.settings and a.ids() == b.ids() == [p.name for p in sorted(synthetic_videos.glob("*.mp4"))]
-    for vid in a.ids():
-        with np.load(a.path_for(vid)) as x, np.load(b.path_for(vid)) as y:
-            assert x.files == y.files
-            for key in x.files:
-                if key == "meta":   # only the extraction time differs
-                    mx, my = json.loads(str(x[key])), json.loads(str(y[key]))
-                    assert {**mx, "seconds": 0} == {**my, "seconds": 0}
-                else:
-                    assert np.array_equal(x[key], y[key], equal_nan=True), (vid, key)
+    for vid in a.ids():   # byte for byte
+        assert a.path_for(vid).read_bytes() == b.path_for(vid).read_bytes(), vid
+    assert (tmp_path / "local" / "settings.json").read_bytes() == (tmp_path / "ray" / "settings.json").read_bytes()
     # a rerun finds every input written and starts no work
     again = ray_prepare([str(synthetic_videos)], tmp_path / "ray", cfg, address=ray_cluster, actors=1)
     assert again["written"] == 0 and again["skipped_already_written"] == 3

@@ -96,6 +96,7 @@ def _process(job: Job) -> dict:
         record = extract_faces(job.path, _STATE["cfg"], _STATE["detector"], video_id=job.video_id)
         # absolute, so `reusable` can compare it from any working directory
         record.meta["source"] = str(Path(job.path).resolve())
+        record.meta.pop("seconds", None)   # a timing differs run to run: entries stay byte-identical
         _STATE["store"].save(record)
         out.update(ok=True, frames=record.num_frames, faces=record.num_faces)
     except MediaError as exc:

@@ -42,9 +42,12 @@ class ScanWorker:
 
     def __init__(self, detector_dir: str | None, frames: int | None, device: str = "cpu",
                  threads: int = 1, dry_run: bool = False):
+        import cv2
         import torch
 
+        # one core per actor: torch and OpenCV would each start a thread per core otherwise
         torch.set_num_threads(max(1, threads))
+        cv2.setNumThreads(max(1, threads))
         self.dry_run = dry_run
         self.detector = None
         if not dry_run:
@@ -88,6 +91,8 @@ class FaceWorker:
         from ..faces.pipeline import detector_for
         from ..faces.store import FaceStore
 
+        import cv2
+        cv2.setNumThreads(1)   # one core per actor
         self.cfg = FaceConfig(**cfg_dict)
         self.dry_run = dry_run
         self.detector = None if dry_run else detector_for(self.cfg)
@@ -110,6 +115,7 @@ def prepare_one(store, cfg, detector, path: str, video_id: str) -> dict:
     try:
         record = extract_faces(path, cfg, detector, video_id=video_id)
         record.meta["source"] = str(Path(path).resolve())   # as prepare records it
+        record.meta.pop("seconds", None)   # as prepare: the timing is in the row, not the entry
         store.save(record)
     except MediaError as exc:
         return error_row(path, video_id, f"{path}: {exc.reason}")
