@@ -193,14 +193,32 @@ def test_ray_prepare_store_equals_local_prepare(ray_cluster, synthetic_videos, t
     assert again["written"] == 0 and again["skipped_already_written"] == 3
 
 
-def test_driver_streams_a_long_list_in_dry_run(ray_cluster, synthetic_videos, tmp_path):
+def test_dry_run_long_list_and_retries_exhausted_become_error_rows(ray_cluster, synthetic_videos, tmp_path):
+    """2,100 streamed lines with no retries allowed: the tasks of a killed actor become
+    error rows saying so; every other line is a dry-run row; none is lost or doubled."""
     files = sorted(synthetic_videos.glob("*.mp4"))
-    jobs = write_list(tmp_path / "long.txt", files, copies=700)   # 2,100 lines
-    summary = ray_scan([f"@{tmp_path / 'long.txt'}"], tmp_path / "dry.jsonl", address=ray_cluster,
-                       actors=2, dry_run=True, max_in_flight=8)
-    rows = read_rows(tmp_path / "dry.jsonl")
-    assert len(rows) == len(jobs) == summary["ok"] and len({r["id"] for r in rows}) == len(jobs)
-    assert all(r["reason"] == "dry run: not decoded" for r in rows)
+    jobs = write_list(tmp_path / "long.txt", files, copies=700)
+    out, prefix, killed = tmp_path / "dry.jsonl", f"dry-{os.getpid()}", []
+
+    def kill_after_some_rows():
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            if out.exists() and out.read_text().count("\n") >= 200:
+                ray.kill(ray.get_actor(f"{prefix}-1"))
+                killed.append(True)
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_after_some_rows)
+    killer.start()
+    summary = ray_scan([f"@{tmp_path / 'long.txt'}"], out, address=ray_cluster, actors=2, dry_run=True,
+                       max_in_flight=8, retries=0, name_prefix=prefix)
+    killer.join()
+    rows = by_id(read_rows(out))
+    assert set(rows) == {vid for _, vid in jobs} and summary["written"] == len(jobs)
+    died = [r for r in rows.values() if r["status"] == "error"]
+    assert killed and died and summary["actors_replaced"] >= 1
+    assert all("worker died on each of 1 attempts" in r["reason"] for r in died)
+    assert all(r["reason"] == "dry run: not decoded" for r in rows.values() if r["status"] == "ok")
 
 
 def run_cli(args, extra_path=None):
@@ -225,3 +243,24 @@ def test_without_ray_the_flag_exits_2_naming_the_extra(tmp_path):
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
                           env={"PYTHONPATH": str(REPO / "src"), "PATH": os.environ["PATH"]})
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_cli_scan_and_evaluate_with_ray(ray_cluster, synthetic_folder_dataset, tmp_path):
+    from difffake.cli import main
+
+    out = tmp_path / "scan.jsonl"
+    code = main(["scan", "--ray", ray_cluster, "--frames", str(FRAMES), "--out", str(out),
+                 str(synthetic_folder_dataset)])
+    rows = by_id(read_rows(out))
+    assert set(rows) == {"real/astro_0.mp4", "real/astro_1.mp4", "fake/astro_2.mp4"}
+    fake = any(r["result"]["verdict"] == "fake" for r in rows.values())
+    assert all(r["status"] == "ok" for r in rows.values()) and code == (1 if fake else 0)
+    assert main(["scan", "--ray", ray_cluster, "--json", "--out", str(out), "x.mp4"]) == 2
+
+    report = tmp_path / "report"
+    assert main(["evaluate", "--ray", ray_cluster, "--dataset", f"folder:{synthetic_folder_dataset}",
+                 "--out", str(report), "--bootstrap", "20", "--face-cache", "none"]) == 0
+    stores = list((report / "stores").iterdir())
+    assert len(stores) == 1
+    assert {r["id"] for r in read_rows(stores[0] / "ray_rows.jsonl")} == set(rows)
+    assert (report / "results.md").is_file()

@@ -49,6 +49,12 @@ def run_scan(args) -> int:
     if not args.out:
         print("difffake: error: scan --ray needs --out RESULTS.jsonl (or .parquet)", file=sys.stderr)
         return EXIT_USAGE
+    unsupported = [flag for flag, value in (("--report", args.report), ("--reference", args.reference),
+                                            ("--json", args.json)) if value]
+    if unsupported:
+        print(f"difffake: error: {', '.join(unsupported)} cannot be combined with --ray (its rows go to --out)",
+              file=sys.stderr)
+        return EXIT_USAGE
     from ..distributed import ray_scan
     from .scan import EXIT_FLAGGED, EXIT_FLAGGED_AND_FAILED
     s = ray_scan(args.inputs, args.out, detector_dir=args.detector, frames=args.frames, address=args.ray,
