@@ -34,6 +34,22 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def ray_daemon_cpu() -> float:
+    """CPU seconds so far of Ray's own processes (GCS, raylet, agents), actors and idle workers excluded."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if "site-packages/ray/" in cmd and not cmd.startswith("ray::"):
+            total += (int(stat[11]) + int(stat[12])) / tick   # utime, stime
+    return total
+
+
 def local_scan(files, frames):
     import torch
 
@@ -44,21 +60,28 @@ def local_scan(files, frames):
     det = Detector.load(None)
     if frames:
         det.face_cfg.num_frames = frames
-    stamps, t0 = [], time.perf_counter()
+    stamps, t0, c0 = [], time.perf_counter(), time.process_time()
     for f in files:
         scan_one(det, str(f), str(f))
         stamps.append(time.perf_counter())
     wall = stamps[-1] - t0
-    return {"wall_vpm": 60 * len(files) / wall, "steady_vpm": 60 * (len(files) - 1) / (stamps[-1] - stamps[0])}
+    return {"wall_vpm": 60 * len(files) / wall, "steady_vpm": 60 * (len(files) - 1) / (stamps[-1] - stamps[0]),
+            "cpu_per_video": (time.process_time() - c0) / len(files)}
 
 
 def ray_scan_run(files, frames, actors, out):
     from difffake.distributed import ray_scan
 
+    from difffake.distributed.results import read_rows
+
     out.unlink(missing_ok=True)
+    c0, d0 = time.process_time(), ray_daemon_cpu()
     s = ray_scan([str(f) for f in files], out, frames=frames, actors=actors, progress_every=1e9)
+    overhead_cpu = time.process_time() - c0 + ray_daemon_cpu() - d0   # driver + Ray's daemons
     assert s["written"] == len(files) and s["error"] == 0, s
-    return {"wall_vpm": s["videos_per_minute"], "steady_vpm": s["steady_videos_per_minute"]}
+    actor_cpu = sum(r["cpu_seconds"] for r in read_rows(out))
+    return {"wall_vpm": s["videos_per_minute"], "steady_vpm": s["steady_videos_per_minute"],
+            "cpu_per_video": (actor_cpu + overhead_cpu) / len(files), "ray_cpu_per_video": overhead_cpu / len(files)}
 
 
 def dry_memory(files, lines, tmp: Path):
@@ -102,6 +125,8 @@ def main() -> int:
     ap.add_argument("--dry-lines", type=int, default=100_000)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ray.md"))
     ap.add_argument("--dry-only", metavar="JSON", help=argparse.SUPPRESS)   # the memory run, in a fresh driver
+    ap.add_argument("--dry-from", metavar="JSON",
+                    help="take the memory run from this file (written by an earlier --dry-only run)")
     args = ap.parse_args()
     if args.dry_only:
         import json
@@ -128,17 +153,20 @@ def main() -> int:
             res = (local_scan(files, args.frames) if name == "local"
                    else ray_scan_run(files, args.frames, int(name[-1]), tmp / f"{name}.jsonl"))
             runs[name].append(res)
-            print(name, {k: round(v, 1) for k, v in res.items()}, f"{time.perf_counter() - t:.0f}s", flush=True)
+            print(name, {k: round(v, 2) for k, v in res.items() if v is not None},
+                  f"{time.perf_counter() - t:.0f}s", flush=True)
     mean = {n: {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]} for n, rs in runs.items()}
     ray.shutdown()
     # The memory run in a fresh process: this one holds torch and a detector for the local scan.
     import json
     import subprocess
-    spec = tmp / "dry.json"
-    spec.write_text(json.dumps([str(f) for f in files[:4]]))
-    subprocess.run([sys.executable, __file__, "--dry-only", str(spec), "--dry-lines", str(args.dry_lines)],
-                   check=True)
+    spec = Path(args.dry_from) if args.dry_from else tmp / "dry.json"
+    if not args.dry_from:
+        spec.write_text(json.dumps([str(f) for f in files[:4]]))
+        subprocess.run([sys.executable, __file__, "--dry-only", str(spec), "--dry-lines", str(args.dry_lines)],
+                       check=True)
     got = json.loads(spec.read_text())
+    args.dry_lines = got["dry"]["inputs"]
     dry, samples, dry_s = got["dry"], [tuple(x) for x in got["samples"]], got["seconds"]
 
     local, one, two = mean["local"], mean["ray1"], mean["ray2"]
@@ -157,16 +185,23 @@ def main() -> int:
         f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}). ABBA order, {args.rounds} rounds, means shown. "
         "Each actor and the local scan use one torch thread.",
         "",
-        "| configuration | videos/min (steady) | videos/min (wall, model load included) |",
-        "|---|---|---|",
-        f"| plain local batch scan (1 process) | {local['steady_vpm']:.1f} | {local['wall_vpm']:.1f} |",
-        f"| Ray, 1 actor | {one['steady_vpm']:.1f} | {one['wall_vpm']:.1f} |",
-        f"| Ray, 2 actors | {two['steady_vpm']:.1f} | {two['wall_vpm']:.1f} |",
+        "| configuration | videos/min (steady) | videos/min (wall, model load included) | CPU s / video "
+        "(of which driver + Ray daemons) |",
+        "|---|---|---|---|",
+        f"| plain local batch scan (1 process) | {local['steady_vpm']:.1f} | {local['wall_vpm']:.1f} | "
+        f"{local['cpu_per_video']:.2f} |",
+        f"| Ray, 1 actor | {one['steady_vpm']:.1f} | {one['wall_vpm']:.1f} | {one['cpu_per_video']:.2f} "
+        f"({one['ray_cpu_per_video']:.2f}) |",
+        f"| Ray, 2 actors | {two['steady_vpm']:.1f} | {two['wall_vpm']:.1f} | {two['cpu_per_video']:.2f} "
+        f"({two['ray_cpu_per_video']:.2f}) |",
         "",
         f"- 2 actors / 1 actor (steady): **{scale:.2f}x** (goal >= 1.7x)",
         f"- Ray overhead, 1 actor vs local (steady): **{100 * overhead:.1f} %** (goal <= 10 %); "
         f"with actor start-up in the wall clock: {100 * overhead_wall:.1f} % on {len(files)} videos "
         "(a fixed cost of a few seconds per actor, spread over a real run's thousands of videos)",
+        f"- Ray overhead in CPU time per video (independent of what else runs on the machine): "
+        f"1 actor {100 * (one['cpu_per_video'] / local['cpu_per_video'] - 1):+.1f} %, "
+        f"2 actors {100 * (two['cpu_per_video'] / local['cpu_per_video'] - 1):+.1f} % against local",
         "- rounds: " + "; ".join(f"{n}: " + ", ".join(f"{r['steady_vpm']:.1f}" for r in rs)
                                  for n, rs in runs.items()),
         "",

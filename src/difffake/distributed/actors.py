@@ -70,7 +70,7 @@ def scan_one(detector, path: str, video_id: str) -> dict:
     from ..detector import ScanResult
     from ..faces.pipeline import extract_faces
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         record = extract_faces(path, detector.face_cfg, detector.face_detector(), video_id=video_id)
         emb = detector.embed_record(record)
@@ -80,7 +80,9 @@ def scan_one(detector, path: str, video_id: str) -> dict:
     except Exception as exc:  # one odd file never stops the batch: its row says why
         result = ScanResult(path=str(path), video_id=video_id, status="error",
                             error=f"{path}: unexpected {type(exc).__name__}: {exc}")
-    return scan_row(result, path, video_id, time.perf_counter() - t0)
+    row = scan_row(result, path, video_id, time.perf_counter() - t0)
+    row["cpu_seconds"] = round(time.process_time() - c0, 3)   # this process's CPU, threads included
+    return row
 
 
 class FaceWorker:

@@ -37,7 +37,7 @@ def connect(address: str | None = LOCAL, num_cpus: int | None = None):
         # that starves CPU-bound actors behind every other job (measured: 2 actors slower
         # than 1). A private instance runs them at the driver's priority instead.
         os.environ.setdefault("RAY_worker_niceness", "0")
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, runtime_env=env,
+        ray.init(address="local", num_cpus=num_cpus,   # "local": never silently join a cluster include_dashboard=False, log_to_driver=False, runtime_env=env,
                  object_store_memory=200 * 1024 ** 2)
     else:
         ray.init(address=address, log_to_driver=False, runtime_env=env)
