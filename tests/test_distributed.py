@@ -199,11 +199,10 @@ def test_killed_actor_loses_nothing_and_resume_writes_only_missing(ray_cluster, 
     jobs = write_list(tmp_path / "list.txt", sorted(synthetic_videos.glob("*.mp4")), copies=2)   # 6 inputs
     out = tmp_path / "killed.jsonl"
     prefix = f"kill-{os.getpid()}"
-    killed = []
+    killed, finished = [], threading.Event()
 
-    def kill_first_actor_when_running():
-        deadline = time.time() + 120
-        while time.time() < deadline and not killed:
+    def kill_first_actor_when_running():   # no deadline: a loaded machine may start actors slowly
+        while not finished.is_set() and not killed:
             if out.exists() and out.read_text().count("\n") >= 1:   # mid-run: a row is out, work in flight
                 ray.kill(ray.get_actor(f"{prefix}-0"))
                 killed.append(time.time())
@@ -211,9 +210,12 @@ def test_killed_actor_loses_nothing_and_resume_writes_only_missing(ray_cluster, 
 
     killer = threading.Thread(target=kill_first_actor_when_running)
     killer.start()
-    summary = ray_scan([f"@{tmp_path / 'list.txt'}"], out, frames=FRAMES, address=ray_cluster, actors=2,
-                       name_prefix=prefix)
-    killer.join()
+    try:
+        summary = ray_scan([f"@{tmp_path / 'list.txt'}"], out, frames=FRAMES, address=ray_cluster, actors=2,
+                           name_prefix=prefix)
+    finally:
+        finished.set()
+        killer.join()
     assert killed, "the run ended before an actor could be killed"
     rows = by_id(read_rows(out))   # exactly one row per input
     assert set(rows) == {vid for _, vid in jobs}
@@ -256,11 +258,10 @@ def test_dry_run_long_list_and_retries_exhausted_become_error_rows(ray_cluster, 
     error rows saying so; every other line is a dry-run row; none is lost or doubled."""
     files = sorted(synthetic_videos.glob("*.mp4"))
     jobs = write_list(tmp_path / "long.txt", files, copies=700)
-    out, prefix, killed = tmp_path / "dry.jsonl", f"dry-{os.getpid()}", []
+    out, prefix, killed, finished = tmp_path / "dry.jsonl", f"dry-{os.getpid()}", [], threading.Event()
 
     def kill_after_some_rows():
-        deadline = time.time() + 120
-        while time.time() < deadline and not killed:
+        while not finished.is_set() and not killed:
             if out.exists() and out.read_text().count("\n") >= 200:
                 ray.kill(ray.get_actor(f"{prefix}-1"))
                 killed.append(True)
@@ -268,9 +269,12 @@ def test_dry_run_long_list_and_retries_exhausted_become_error_rows(ray_cluster, 
 
     killer = threading.Thread(target=kill_after_some_rows)
     killer.start()
-    summary = ray_scan([f"@{tmp_path / 'long.txt'}"], out, address=ray_cluster, actors=2, dry_run=True,
-                       max_in_flight=8, retries=0, name_prefix=prefix)
-    killer.join()
+    try:
+        summary = ray_scan([f"@{tmp_path / 'long.txt'}"], out, address=ray_cluster, actors=2, dry_run=True,
+                           max_in_flight=8, retries=0, name_prefix=prefix)
+    finally:
+        finished.set()
+        killer.join()
     rows = by_id(read_rows(out))
     assert set(rows) == {vid for _, vid in jobs} and summary["written"] == len(jobs)
     died = [r for r in rows.values() if r["status"] == "error"]

@@ -37,8 +37,16 @@ def connect(address: str | None = LOCAL, num_cpus: int | None = None):
         # that starves CPU-bound actors behind every other job (measured: 2 actors slower
         # than 1). A private instance runs them at the driver's priority instead.
         os.environ.setdefault("RAY_worker_niceness", "0")
-        ray.init(address="local", num_cpus=num_cpus,   # "local": never silently join a cluster include_dashboard=False, log_to_driver=False, runtime_env=env,
-                 object_store_memory=200 * 1024 ** 2)
+        for attempt in (1, 2, 3):   # Ray gives its raylet 30 s to come up: too short on a loaded machine
+            try:   # address "local": never silently join a running cluster
+                ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                         runtime_env=env, object_store_memory=200 * 1024 ** 2)
+                break
+            except Exception as exc:   # Ray raises a bare Exception for this timeout
+                if "timed out during startup" not in str(exc) or attempt == 3:
+                    raise
+                log.warning("Ray: the local node did not start in time (attempt %d); retrying", attempt)
+                ray.shutdown()
     else:
         ray.init(address=address, log_to_driver=False, runtime_env=env)
     res = ray.cluster_resources()
