@@ -125,6 +125,10 @@ def main() -> int:
     ap.add_argument("--dry-lines", type=int, default=100_000)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ray.md"))
     ap.add_argument("--dry-only", metavar="JSON", help=argparse.SUPPRESS)   # the memory run, in a fresh driver
+    ap.add_argument("--from-log", metavar="LOG", action="append", default=[],
+                    help="take the scan runs from the 'local {...}' / 'ray1 {...}' lines an earlier run of this "
+                         "script printed (repeatable), instead of measuring again")
+    ap.add_argument("--load-note", default="", help="with --from-log: the load the runs had, in words")
     ap.add_argument("--dry-from", metavar="JSON",
                     help="take the memory run from this file (written by an earlier --dry-only run)")
     args = ap.parse_args()
@@ -144,10 +148,17 @@ def main() -> int:
         files = [dev / r["path"] for r in csv.DictReader(fh)][:: args.every]
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench_ray_{os.getpid()}"
     tmp.mkdir(parents=True, exist_ok=True)
-    connect("local", num_cpus=2)
+    if not args.from_log:
+        connect("local", num_cpus=2)
     runs = {"local": [], "ray1": [], "ray2": []}
     order = ["local", "ray1", "ray2"]
-    for r in range(args.rounds):
+    for log_file in args.from_log:   # runs measured earlier, printed one per line
+        import ast
+        for line in Path(log_file).read_text().splitlines():
+            name, _, rest = line.partition(" ")
+            if name in runs and rest.startswith("{"):
+                runs[name].append(ast.literal_eval(rest[: rest.rindex("}") + 1]))
+    for r in range(0 if args.from_log else args.rounds):
         for name in (order if r % 2 == 0 else order[::-1]):
             t = time.perf_counter()
             res = (local_scan(files, args.frames) if name == "local"
@@ -155,7 +166,9 @@ def main() -> int:
             runs[name].append(res)
             print(name, {k: round(v, 2) for k, v in res.items() if v is not None},
                   f"{time.perf_counter() - t:.0f}s", flush=True)
-    mean = {n: {k: sum(r[k] for r in rs) / len(rs) for k in rs[0]} for n, rs in runs.items()}
+    keys = ("wall_vpm", "steady_vpm", "cpu_per_video", "ray_cpu_per_video")
+    mean = {n: {k: (sum(v) / len(v) if (v := [r[k] for r in rs if r.get(k) is not None]) else float("nan"))
+                for k in keys} for n, rs in runs.items()}
     ray.shutdown()
     # The memory run in a fresh process: this one holds torch and a detector for the local scan.
     import json
@@ -173,16 +186,23 @@ def main() -> int:
     scale = two["steady_vpm"] / one["steady_vpm"]
     overhead = 1 - one["steady_vpm"] / local["steady_vpm"]
     overhead_wall = 1 - one["wall_vpm"] / local["wall_vpm"]
-    per_core = two["steady_vpm"] / 2
+    per_core = one["steady_vpm"]   # one actor per core; 2 actors here shared their cores with other jobs
     load = os.getloadavg()
     lines = [
         "# Ray scan: actors side by side with the plain local scan",
         "",
-        f"`nice -n 5 python benchmarks/bench_ray.py --every {args.every} --rounds {args.rounds} "
-        f"--dry-lines {args.dry_lines}`: {len(files)} dev videos (every {args.every}th of dev/labels.csv), "
+        f"`{' '.join(['python', 'benchmarks/bench_ray.py'] + sys.argv[1:])}`"
+        + ("" if not args.from_log else f" (the runs: `nice -n 5 python benchmarks/bench_ray.py --every {args.every} "
+           f"--rounds 2`; the memory run: `--dry-only ... --dry-lines {args.dry_lines}`)")
+        + f": {len(files)} dev videos (every {args.every}th of dev/labels.csv), "
         f"{args.frames or 32} frames, built-in detector, local Ray instance with 2 CPUs, "
-        f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs (load average at the end "
-        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}). ABBA order, {args.rounds} rounds, means shown. "
+        f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs (load average "
+        + ("at the end " if not args.from_log else "")
+        + (f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}). ABBA order, {args.rounds} rounds, means shown. "
+           if not args.from_log else
+           f"{args.load_note}). Runs taken from earlier runs' logs ({', '.join(Path(f).name for f in args.from_log)}), "
+           f"means of every run shown. ")
+        +
         "Each actor and the local scan use one torch thread.",
         "",
         "| configuration | videos/min (steady) | videos/min (wall, model load included) | CPU s / video "
@@ -207,7 +227,8 @@ def main() -> int:
         "",
         "## Sizing a cluster for DFDC",
         "",
-        f"Per core (an actor per core): {per_core:.1f} videos/min, measured here on short dev clips; "
+        f"Per core (one actor per core: the 1-actor steady rate): {per_core:.1f} videos/min, measured here on "
+        "short dev clips; "
         "DFDC clips are 10 s at 1080p, so decode costs more: re-measure on a sample of DFDC before "
         "booking machines. Hours = 119,154 videos / (nodes x cores x per-core rate) / 60.",
         "",
@@ -219,7 +240,7 @@ def main() -> int:
         lines.append(f"| {nodes} x {cores} | {nodes * cores} | {vpm:,.0f} | "
                      f"{DFDC_VIDEOS:,} / {vpm:,.0f} / 60 = {DFDC_VIDEOS / vpm / 60:.1f} |")
     # baseline: the first sample once rows flow (the actors and the first batch are set up by then)
-    base = next((rss for rows, rss in samples if rows >= min(1000, args.dry_lines // 10)), samples[0][1])
+    base = next((rss for rows, rss in samples if rows >= args.dry_lines // 10), samples[0][1])
     growth = samples[-1][1] - base
     lines += [
         "",
@@ -235,7 +256,8 @@ def main() -> int:
     step = max(1, len(samples) // 10)
     for rows, rss in samples[::step] + [samples[-1]]:
         lines.append(f"| {rows:,} | {rss:.0f} |")
-    lines += ["", f"Growth from the first sample after start to the end: {growth:+.0f} MB."]
+    lines += ["", f"Growth from the first sample past 10 % of the rows to the end: {growth:+.1f} MB "
+                  "(the climb before it is Ray's connection and buffers filling, once)."]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
