@@ -25,6 +25,13 @@ SYNTH_VIDEO_FRAMES = 12
 SYNTH_VIDEO_COUNT = 3
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _face_cache_in_tmp(tmp_path_factory):
+    """`evaluate` keeps a content-keyed face cache in ~/.cache by default: keep tests out of it."""
+    import os
+    os.environ.setdefault("DIFFFAKE_FACE_CACHE", str(tmp_path_factory.mktemp("face_cache")))
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

@@ -186,3 +186,39 @@ def test_prepare_faces_uses_prepare_loop(tmp_path, monkeypatch):
     prepare_faces(moved, tmp_path / "st", cfg, face_detector=object())
     assert calls == ["ok.png"]                                          # another file: extracted again
     assert store.load("ok.png").meta["source"] == str((tmp_path / "bad.png").resolve())
+
+
+def test_face_cache_means_a_video_is_prepared_once(synthetic_folder_dataset, face_detector, tmp_path):
+    """Two report folders (two stores), the same videos, a shared content-keyed cache:
+    the second run extracts nothing, copies the same faces, and a renamed copy of a
+    video is found by its content."""
+    import shutil
+
+    import numpy as np
+
+    from difffake.datasets import load_dataset
+
+    cfg = FaceConfig(num_frames=4)
+    records = load_dataset("folder", synthetic_folder_dataset)
+    cache = tmp_path / "face_cache"
+    first, errors = prepare_faces(records, tmp_path / "out1" / "store", cfg, face_detector, face_cache=cache)
+    assert errors == {} and len(first.ids()) == 3
+    # object() as the face detector: any extraction in the second run would fail and be listed
+    second, errors = prepare_faces(records, tmp_path / "out2" / "store", cfg, object(), face_cache=cache)
+    assert errors == {} and second.ids() == first.ids()
+    for vid in first.ids():
+        a, b = first.load(vid), second.load(vid)
+        assert np.array_equal(a.landmarks, b.landmarks, equal_nan=True)
+        assert all(np.array_equal(x, y) for x, y in zip(a.crops, b.crops) if x is not None)
+        assert b.meta["source"] == str(records[[r.video_id for r in records].index(vid)].path.resolve())
+    renamed = tmp_path / "elsewhere" / "real" / "copy.mp4"
+    renamed.parent.mkdir(parents=True)
+    shutil.copy(records[0].path, renamed)
+    (renamed.parent.parent / "fake").mkdir()
+    other = load_dataset("folder", renamed.parent.parent)
+    third, errors = prepare_faces(other, tmp_path / "out3" / "store", cfg, object(), face_cache=cache)
+    assert errors == {} and third.ids() == ["real/copy.mp4"]
+    # other face settings are another key: nothing is reused, so the dummy detector fails
+    _, errors = prepare_faces(records[:1], tmp_path / "out4" / "store", FaceConfig(num_frames=5), object(),
+                              face_cache=cache)
+    assert list(errors) == [records[0].video_id]

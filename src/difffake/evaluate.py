@@ -103,7 +103,8 @@ def parse_dataset_spec(spec: str) -> tuple[str, Path, dict]:
         kind = detect_layout(root)
         if kind is None:
             raise ValueError(f"{root}: cannot guess the dataset layout; name it (ffpp:, celebdf:, csv: ...)")
-    return kind, root, options
+    from .datasets.options import check_options
+    return kind.lower(), root, check_options(kind.lower(), options)
 
 
 def dataset_name(kind: str, root: Path, options: dict) -> str:
@@ -121,19 +122,35 @@ def dataset_name(kind: str, root: Path, options: dict) -> str:
     return f"{kind}-{base}{extra}-{digest}"
 
 
-def prepare_faces(records, store_dir, face_cfg, face_detector=None):
+def prepare_faces(records, store_dir, face_cfg, face_detector=None, face_cache=None):
     """FaceStore holding every record + {video_id: 'path: reason'} of the files that failed.
 
     `difffake prepare`'s loop: resumable, an entry made from another file is
     redone, failures (any exception) are retried each run and kept in failures.json.
+    `face_cache`: a ContentCache folder; a video whose content (and face settings)
+    it holds is copied from it instead of extracted, and new extractions are added.
     """
     from .commands.prepare import Job, prepare_jobs
     from .faces.store import FaceStore
 
+    cache = None
+    if face_cache is not None:
+        from .faces.content_cache import ContentCache
+        from .faces.pipeline import store_settings
+        cache = ContentCache(face_cache, store_settings(face_cfg))
+        store = FaceStore(store_dir, store_settings(face_cfg))
+        copied = sum(cache.fill(store, r.video_id, r.path) for r in records if not store.has(r.video_id))
+        if copied:
+            log.info("faces of %d videos copied from the face cache %s", copied, face_cache)
     jobs = [Job(str(r.path), r.video_id) for r in records]
     summary = prepare_jobs(jobs, store_dir, face_cfg, detector=face_detector,
                            desc=f"faces {Path(store_dir).name}")
     errors = {f["id"]: f"{f['path']}: {f['reason']}" for f in summary["failures"]}
+    if cache is not None:
+        for r in records:
+            if r.video_id not in errors:
+                cache.put(store, r.video_id, r.path)
+        cache.close()
     return FaceStore(store_dir), errors
 
 
@@ -572,12 +589,14 @@ def _safe(name: str) -> str:
 # ---------------------------------------------------------------- top level
 def evaluate(detector, datasets: list[tuple[str, Path, dict]], out_dir, store_base=None,
              variants: list | None = None, fit_embs=None, cal_embs=None, cal_probs=None,
-             cache_dir=None, seed: int = 0, n_boot: int = 1000, subsets: list | None = None) -> dict:
+             cache_dir=None, seed: int = 0, n_boot: int = 1000, subsets: list | None = None,
+             face_cache=None) -> dict:
     """Run every protocol on each dataset; write tables, ROC plots, per-video CSVs.
 
     `variants` (AnomalyConfig or 'classifier') are refitted on `fit_embs`,
     calibrated on `cal_embs` and scored from the same cached embeddings.
     `subsets`: extra rows, [(name, regex on video id)], applied to every dataset.
+    `face_cache`: a content-keyed face cache folder (faces/content_cache.py), or None.
     """
     from .datasets import load_dataset
 
@@ -593,7 +612,8 @@ def evaluate(detector, datasets: list[tuple[str, Path, dict]], out_dir, store_ba
     for kind, root, options in datasets:
         name = dataset_name(kind, root, options)
         records = load_dataset(kind, root, **options)
-        store, errors = prepare_faces(records, store_base / _safe(name), detector.face_cfg)
+        store, errors = prepare_faces(records, store_base / _safe(name), detector.face_cfg,
+                                      face_cache=face_cache)
         items = load_items(detector, records, store, errors, name, cache_dir)
         n_fit = mark_detector_fit(items, detector.info, name)
         ds_subsets = protocol_subsets(items, kind, subsets)

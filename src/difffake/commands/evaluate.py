@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from ..errors import EXIT_OK, DifffakeError
+from ..errors import EXIT_OK, EXIT_USAGE, DifffakeError
 
 NAME = "evaluate"
 HELP = "evaluate a detector on benchmark datasets (tables in Markdown/CSV, ROC plots)"
@@ -13,13 +13,23 @@ log = logging.getLogger("difffake.evaluate")
 
 def add_arguments(p):
     p.add_argument("--detector", metavar="DIR", help="detector folder (default: the packaged one)")
+    import argparse
+
+    from ..datasets.options import options_help
+    p.formatter_class = argparse.RawDescriptionHelpFormatter   # keep the options table's layout
+    p.epilog = options_help()
     p.add_argument("--dataset", action="append", required=True, metavar="KIND[,opt=v]:ROOT",
                    help="e.g. ffpp:/data/FF++ , ffpp,compression=c40,split=test:/data/FF++ , "
-                        "celebdf:/data/Celeb-DF-v2 , csv:/data/dev/labels.csv , auto:ROOT (repeatable)")
+                        "celebdf:/data/Celeb-DF-v2 , csv:/data/dev/labels.csv , auto:ROOT (repeatable; "
+                        "options of each KIND below)")
     p.add_argument("--out", required=True, metavar="REPORT_DIR")
     p.add_argument("--store", metavar="DIR",
                    help="face stores, one sub-folder per dataset (default: REPORT_DIR/stores); resumable")
     p.add_argument("--cache", metavar="DIR", help="embedding cache folder (default: inside each store)")
+    p.add_argument("--face-cache", metavar="DIR", default=None,
+                   help="faces keyed by file content + face settings, shared by every run, so a video is "
+                        "never prepared twice (default $DIFFFAKE_FACE_CACHE or ~/.cache/difffake/faces; "
+                        "'none' to turn off)")
     p.add_argument("--variants", metavar="LIST",
                    help="comma-separated combine:density[:pcaN|nopca][:full|diag|tied][:kN] and/or "
                         "'classifier'; refitted on the detector's own fit/calibration videos "
@@ -29,6 +39,8 @@ def add_arguments(p):
                         "(repeatable)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the AUC CI")
     p.add_argument("--seed", type=int, default=0)
+    from .ray_runner import add_ray_arguments
+    add_ray_arguments(p, dry_run=False)
 
 
 def run(args) -> int:
@@ -43,14 +55,20 @@ def run(args) -> int:
                     if args.variants else None)
         check_variant_names(variants or [])   # before any embedding work
         subsets = [_subset(s) for s in args.subset]
-    except ValueError as exc:
-        raise DifffakeError(str(exc)) from exc
+    except ValueError as exc:   # a misspelt option, a bad value: the user's mistake
+        print(f"difffake: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.ray is not None:   # faces extracted by Ray actors first; the rest runs here
+        from .ray_runner import prepare_datasets
+        if (code := prepare_datasets(args, datasets, det.face_cfg)) is not None:
+            return code
     fit_embs = cal_embs = cal_probs = None
     if variants:
         fit_embs, cal_embs, cal_probs = fit_embeddings(det, args.cache)
     summary = evaluate(det, datasets, args.out, store_base=args.store, variants=variants,
                        fit_embs=fit_embs, cal_embs=cal_embs, cal_probs=cal_probs,
-                       cache_dir=args.cache, seed=args.seed, n_boot=args.bootstrap, subsets=subsets)
+                       cache_dir=args.cache, seed=args.seed, n_boot=args.bootstrap, subsets=subsets,
+                       face_cache=_face_cache(args.face_cache))
     for row in summary["rows"]:
         if row["variant"] == "detector":
             auc = "–" if row["auc"] is None else f"{row['auc']:.3f}"
@@ -58,6 +76,11 @@ def run(args) -> int:
                   f"({row['n_real']} real / {row['n_fake']} fake, {row['n_no_face']} no face)")
     print(f"tables and ROC plots in {args.out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _face_cache(value):
+    from ..faces.content_cache import default_cache_dir
+    return None if value == "none" else (value or default_cache_dir())
 
 
 def _subset(text: str) -> tuple[str, str]:

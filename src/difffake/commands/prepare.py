@@ -37,6 +37,8 @@ def add_arguments(p) -> None:
                    help="frames sampled per video (default: the preset's, cpu 32, paper 40)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     p.add_argument("--preset", choices=PRESETS, default="cpu", help="face settings preset")
+    from .ray_runner import add_ray_arguments
+    add_ray_arguments(p)
 
 
 @dataclass
@@ -94,6 +96,7 @@ def _process(job: Job) -> dict:
         record = extract_faces(job.path, _STATE["cfg"], _STATE["detector"], video_id=job.video_id)
         # absolute, so `reusable` can compare it from any working directory
         record.meta["source"] = str(Path(job.path).resolve())
+        record.meta.pop("seconds", None)   # a timing differs run to run: entries stay byte-identical
         _STATE["store"].save(record)
         out.update(ok=True, frames=record.num_frames, faces=record.num_faces)
     except MediaError as exc:
@@ -176,6 +179,9 @@ def run(args) -> int:
             print("difffake prepare: error: --frames must be >= 1", file=sys.stderr)
             return EXIT_USAGE
         cfg.num_frames = args.frames
+    if args.ray is not None:   # the same store, filled by Ray actors (difffake.distributed)
+        from .ray_runner import run_prepare
+        return run_prepare(args, cfg)
     try:
         summary = prepare(args.inputs, args.store, cfg, workers=max(1, args.workers))
     except SettingsMismatch as exc:

@@ -46,6 +46,8 @@ def add_arguments(p) -> None:
                    help="which score gives the verdict: fused (every signal, the default of a fused "
                         "detector), differential (the DiffFake pair score alone) or classifier (the "
                         "backbone's mean P(fake)); every score is reported either way")
+    from .ray_runner import add_ray_arguments
+    add_ray_arguments(p, out=True)
 
 
 def exit_code(results) -> int:
@@ -104,6 +106,9 @@ def _error_result(path, vid, message):
 
 
 def run(args) -> int:
+    if args.ray is not None:   # the same scan on a Ray cluster (difffake.distributed)
+        from .ray_runner import run_scan
+        return run_scan(args)
     from tqdm import tqdm
 
     from ..detector import Detector

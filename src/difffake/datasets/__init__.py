@@ -17,6 +17,7 @@ from .dfdc import read_dfdc
 from .ffpp import read_ffpp
 from .folder import read_folder
 from .forgerynet import find_list, read_forgerynet
+from .options import OPTIONS, options_help
 from .records import DatasetError, VideoRecord
 
 READERS: dict[str, Callable[..., list[VideoRecord]]] = {
@@ -37,6 +38,10 @@ def load_dataset(kind: str, root, **options) -> list[VideoRecord]:
     reader = READERS.get(kind.lower())
     if reader is None:
         raise ValueError(f"unknown dataset kind {kind!r}: choose from {', '.join(KINDS)}")
+    unknown = sorted(set(options) - set(OPTIONS[kind.lower()]))
+    if unknown:   # a ValueError naming the valid ones, not the reader's TypeError
+        raise ValueError(f"dataset {kind!r}: unknown option {unknown[0]!r}; valid options: "
+                         f"{', '.join(OPTIONS[kind.lower()])}")
     return reader(root, **options)
 
 
@@ -66,6 +71,6 @@ def detect_layout(root) -> str | None:
     return None
 
 
-__all__ = ["VideoRecord", "DatasetError", "load_dataset", "detect_layout", "KINDS", "READERS",
+__all__ = ["VideoRecord", "DatasetError", "load_dataset", "OPTIONS", "options_help", "detect_layout", "KINDS", "READERS",
            "read_ffpp", "read_celebdf", "read_deeperforensics", "read_forgerynet", "read_dfdc",
            "read_folder", "read_csv_list"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .records import (VIDEO_EXTENSIONS, DatasetError, VideoRecord, finish, log, media_files,
-                      read_lines, relative_id, require_dir)
+                      numbered_lines, relative_id, require_dir)
 
 FOLDERS = {"Celeb-real": "real", "YouTube-real": "real", "Celeb-synthesis": "fake"}
 TEST_LIST = "List_of_testing_videos.txt"
@@ -19,11 +19,14 @@ TEST_LIST = "List_of_testing_videos.txt"
 def read_test_list(path: Path) -> dict[str, str]:
     """video id -> "real"/"fake" from the official list (1 = real)."""
     listed = {}
-    for number, line in enumerate(read_lines(path), 1):
+    for number, line in numbered_lines(path):
         parts = line.split()
         if len(parts) != 2 or parts[0] not in ("0", "1"):
             raise DatasetError(path, f"line {number}: expected '<1 real|0 fake> <relative path>', got {line!r}")
-        listed[Path(parts[1]).as_posix()] = "real" if parts[0] == "1" else "fake"
+        video_id = Path(parts[1]).as_posix()
+        if video_id in listed:
+            raise DatasetError(path, f"line {number}: {video_id} is listed twice")
+        listed[video_id] = "real" if parts[0] == "1" else "fake"
     return listed
 
 

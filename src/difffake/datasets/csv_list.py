@@ -23,8 +23,10 @@ def read_csv_list(csv_path, dataset: str | None = None, split: str | None = None
     root = csv_path.parent
     try:
         with csv_path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
-            header = [h.strip().lower() for h in (rows[0].keys() if rows else [])]
+            reader = csv.DictReader(handle)
+            # (line in the file, row): DictReader skips blank lines, so count with line_num
+            rows = [(reader.line_num, row) for row in reader]
+            header = [h.strip().lower() for h in (reader.fieldnames or [])]
     except FileNotFoundError:
         raise DatasetError(csv_path, "CSV list not found") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -36,8 +38,8 @@ def read_csv_list(csv_path, dataset: str | None = None, split: str | None = None
         raise DatasetError(csv_path, f"header needs 'path' (or 'filename') and 'label' columns, got {header}")
 
     records = []
-    for line, raw in enumerate(rows, 2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+    for line, raw in rows:
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}  # None: extra cells
         label = _LABELS.get(row["label"].lower())
         if label is None:
             raise DatasetError(csv_path, f"line {line}: label {row['label']!r} is not real/fake/0/1")

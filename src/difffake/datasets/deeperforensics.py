@@ -11,23 +11,30 @@ from pathlib import Path
 
 from .ffpp import read_ffpp
 from .records import (VIDEO_EXTENSIONS, DatasetError, VideoRecord, finish, log, media_files,
-                      read_lines, relative_id, require_dir)
+                      numbered_lines, relative_id, require_dir)
 
 SPLIT_DIR = Path("lists") / "splits"
 REAL_PREFIX = "ffpp/"
 
 
-def _split_names(root: Path, split_lists: dict | None) -> dict[str, str]:
-    """file name -> split, from the given lists or the ones under lists/splits/."""
-    if split_lists is None:
-        split_lists = {name: root / SPLIT_DIR / f"{name}.txt" for name in ("train", "val", "test")
-                       if (root / SPLIT_DIR / f"{name}.txt").is_file()}
+def _split_names(root: Path, split_lists) -> dict[str, str]:
+    """file name -> split, from the given lists ({split: path}, or a folder of
+    train/val/test.txt) or the ones under lists/splits/."""
+    if split_lists is None or not isinstance(split_lists, dict):
+        folder = root / SPLIT_DIR if split_lists is None else Path(split_lists).expanduser()
+        if split_lists is not None and not folder.is_dir():
+            raise DatasetError(folder, "split_lists folder not found (expected train.txt/val.txt/test.txt)")
+        split_lists = {name: folder / f"{name}.txt" for name in ("train", "val", "test")
+                       if (folder / f"{name}.txt").is_file()}
         if not split_lists:
-            log.info("DeeperForensics: no split lists under %s, split left empty", root / SPLIT_DIR)
-    names = {}
+            log.info("DeeperForensics: no split lists under %s, split left empty", folder)
+    names, where = {}, {}
     for split_name, list_path in split_lists.items():
-        for line in read_lines(Path(list_path)):
-            names[Path(line.split()[0]).name] = split_name  # lines may carry folders; names are unique
+        for number, line in numbered_lines(Path(list_path)):
+            name = Path(line.split()[0]).name   # lines may carry folders; names are unique
+            if name in names:
+                raise DatasetError(list_path, f"line {number}: {name} is already in {where[name]}")
+            names[name], where[name] = split_name, f"{Path(list_path).name} line {number}"
     return names
 
 

@@ -34,8 +34,8 @@ def _methods(methods) -> tuple[str, ...]:
         return STANDARD_METHODS
     if methods == "all":
         return ALL_METHODS
-    if isinstance(methods, str):
-        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    if isinstance(methods, str):   # "Deepfakes+Face2Face" (the CLI's list syntax) or "A,B"
+        methods = [m.strip() for m in methods.replace("+", ",").split(",") if m.strip()]
     unknown = [m for m in methods if m not in ALL_METHODS]
     if unknown:
         raise ValueError(f"unknown FF++ methods {unknown}: choose from {ALL_METHODS}")
@@ -50,9 +50,27 @@ def read_split_file(path: Path) -> set[tuple[str, str]]:
         raise DatasetError(path, "split file not found") from None
     except (OSError, ValueError) as exc:
         raise DatasetError(path, f"split file unreadable ({exc})") from None
-    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+    if not isinstance(pairs, list):
         raise DatasetError(path, "expected a JSON list of [target, source] id pairs")
+    for number, pair in enumerate(pairs, 1):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(i, (str, int)) for i in pair)):
+            raise DatasetError(path, f"pair {number} is {json.dumps(pair)}, expected [target, source] ids")
     return {(str(a), str(b)) for a, b in pairs}
+
+
+# Where the official split files are looked for when split= is given without splits=
+# (ondyari/FaceForensics keeps them in dataset/splits/).
+DEFAULT_SPLIT_DIRS = ("splits", "dataset/splits", ".")
+
+
+def default_splits(root: Path, split: str) -> Path:
+    for relative in DEFAULT_SPLIT_DIRS:
+        folder = root / relative
+        if (folder / f"{split}.json").is_file():
+            return folder
+    raise DatasetError(root, f"split={split!r} needs FF++'s official split files: pass splits=DIR (the folder "
+                             f"of train.json/val.json/test.json from github.com/ondyari/FaceForensics, "
+                             f"dataset/splits/) or put them in {root / 'splits'}")
 
 
 def load_splits(splits) -> dict[str, set[tuple[str, str]]]:
@@ -97,6 +115,8 @@ def read_ffpp(root, compression: str = "c23", methods=None, splits=None, split: 
     comp_folder = _compression_folder(compression)
     comp_name = "c0" if comp_folder == "raw" else comp_folder
     methods = _methods(methods)
+    if split is not None and splits is None:
+        splits = default_splits(root, split)
     original_split, fake_split = _split_lookup(splits) if splits is not None else ({}, {})
 
     sources = []  # (folder, method, label)

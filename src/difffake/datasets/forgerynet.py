@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .records import DatasetError, VideoRecord, finish, log, normalise_split, read_lines, require_dir
+from .records import DatasetError, VideoRecord, finish, log, normalise_split, numbered_lines, require_dir
 
 DEFAULT_LISTS = ("video_list.txt", "Validation/video_list.txt", "val_video_list.txt",
                  "test_video_list.txt", "video_list.csv")
@@ -31,10 +31,10 @@ def read_forgerynet(root, list_file=None, split: str | None = "test", check_exis
         list_path = root / list_path
     split = normalise_split(split, list_path)
     records, missing = [], 0
-    for number, line in enumerate(read_lines(list_path), 1):
+    for index, (number, line) in enumerate(numbered_lines(list_path)):
         parts = [p.strip() for p in (line.split(",") if "," in line else line.split())]
         if len(parts) < 2 or parts[1] not in ("0", "1"):
-            if number == 1:
+            if index == 0:
                 continue  # header
             raise DatasetError(list_path, f"line {number}: expected '<path> <0 real|1 fake>', got {line!r}")
         video_id = Path(parts[0]).as_posix().lstrip("/")

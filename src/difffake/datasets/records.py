@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import DifffakeError
+from ..errors import FileError
 from ..faces.video import MEDIA_EXTENSIONS  # the one list (folder.py imports it from here)
 
 log = logging.getLogger("difffake.datasets")
@@ -23,13 +23,9 @@ _SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": 
                   "validation": "val", "dev": "val", "test": "test", "testing": "test"}
 
 
-class DatasetError(DifffakeError):
-    """A dataset root or list file is missing or malformed."""
-
-    def __init__(self, path, reason: str):
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+class DatasetError(FileError):
+    """A dataset root or list file is missing or malformed: the user's input, so
+    `difffake` exits 2 with 'path: reason' (a FileError)."""
 
 
 @dataclass(frozen=True)
@@ -60,15 +56,22 @@ def require_dir(path: Path, what: str) -> Path:
     return path.resolve()
 
 
-def read_lines(path: Path) -> list[str]:
-    """Non-empty, stripped lines of a text list file; errors name the file."""
+def numbered_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number in the file, stripped text) of the non-empty, non-comment
+    lines of a list file, so that errors can name the real line; errors name the file."""
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DatasetError(path, "list file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(path, f"list file unreadable ({exc})") from None
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1)
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def read_lines(path: Path) -> list[str]:
+    """Non-empty, stripped lines of a text list file; errors name the file."""
+    return [line for _, line in numbered_lines(path)]
 
 
 def normalise_split(value, source) -> str | None:
