@@ -3,7 +3,6 @@ and its resume rules, progress lines (the cluster tests are in test_distributed.
 from __future__ import annotations
 
 import io
-import json
 import logging
 
 import pytest

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 from ..errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, FileError, MediaError

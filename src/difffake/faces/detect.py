@@ -65,7 +65,23 @@ def models_dir() -> Path:
     return folder
 
 
-class DlibDetector:
+class Landmarks68:
+    """detect() = the subclass's detect_boxes() + dlib's 68 points on the full-resolution frame
+    (needs self._dlib and self._shape, a dlib.shape_predictor)."""
+
+    def landmarks(self, rgb: np.ndarray, box) -> np.ndarray:
+        """68 (x, y) landmarks in full-frame pixels for a detector box."""
+        rect = self._dlib.rectangle(*(int(round(v)) for v in box))
+        shape = self._shape(np.ascontiguousarray(rgb), rect)
+        return np.array([(p.x, p.y) for p in shape.parts()], np.float32)
+
+    def detect(self, rgb: np.ndarray, hint_box=None) -> list[Face]:
+        boxes, stage = self.detect_boxes(rgb, hint_box)
+        return [Face(box=tuple(float(v) for v in b), landmarks=self.landmarks(rgb, b),
+                     score=s, stage=stage) for b, s in boxes]
+
+
+class DlibDetector(Landmarks68):
     """dlib HOG frontal detector + 68-point shape predictor, with fallbacks."""
 
     name = "dlib-hog"
@@ -165,17 +181,6 @@ class DlibDetector:
         return [((b[0] / zoom + rx0, b[1] / zoom + ry0, b[2] / zoom + rx0, b[3] / zoom + ry0), s)
                 for b, s in found]
 
-    # -- landmarks ----------------------------------------------------------
-    def landmarks(self, rgb: np.ndarray, box) -> np.ndarray:
-        """68 (x, y) landmarks in full-frame pixels for a detector box."""
-        rect = self._dlib.rectangle(*(int(round(v)) for v in box))
-        shape = self._shape(np.ascontiguousarray(rgb), rect)
-        return np.array([(p.x, p.y) for p in shape.parts()], np.float32)
-
-    def detect(self, rgb: np.ndarray, hint_box=None) -> list[Face]:
-        boxes, stage = self.detect_boxes(rgb, hint_box)
-        return [Face(box=tuple(float(v) for v in b), landmarks=self.landmarks(rgb, b),
-                     score=s, stage=stage) for b, s in boxes]
 
 
 def iou(a, b) -> float:

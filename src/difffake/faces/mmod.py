@@ -16,12 +16,12 @@ import math
 import cv2
 import numpy as np
 
-from .detect import LANDMARKS_68, Face, models_dir
+from .detect import LANDMARKS_68, Landmarks68, models_dir
 
 MMOD = "mmod_human_face_detector.dat"
 
 
-class MmodDetector:
+class MmodDetector(Landmarks68):
     name = "dlib-mmod"
 
     def __init__(self, pixel_budget: int = 262_144, max_zoom: float = 2.0,
@@ -68,12 +68,3 @@ class MmodDetector:
                           float(d.confidence)))
         return found, ("mmod" if found else "none")
 
-    def landmarks(self, rgb: np.ndarray, box) -> np.ndarray:
-        rect = self._dlib.rectangle(*(int(round(v)) for v in box))
-        shape = self._shape(np.ascontiguousarray(rgb), rect)
-        return np.array([(p.x, p.y) for p in shape.parts()], np.float32)
-
-    def detect(self, rgb: np.ndarray, hint_box=None) -> list[Face]:
-        boxes, stage = self.detect_boxes(rgb, hint_box)
-        return [Face(box=tuple(float(v) for v in b), landmarks=self.landmarks(rgb, b), score=s, stage=stage)
-                for b, s in boxes]
