@@ -24,6 +24,23 @@ def import_ray():
     return ray
 
 
+def owns_session(workflow):
+    """A Ray instance that `workflow` started ends with it: one still up when the interpreter
+    exits can crash the exit (a segfault after the work is done, so the wrong exit code)."""
+    import functools
+
+    @functools.wraps(workflow)
+    def run(*args, **kwargs):
+        ray = import_ray()
+        was_up = ray.is_initialized()
+        try:
+            return workflow(*args, **kwargs)
+        finally:
+            if not was_up and ray.is_initialized():
+                ray.shutdown()
+    return run
+
+
 def connect(address: str | None = LOCAL, num_cpus: int | None = None):
     """ray.init: 'auto' joins the running cluster, 'HOST:PORT' (or ray://...) joins
     that one, None/'local' starts a private instance here. Returns the ray module."""

@@ -12,7 +12,7 @@ from .inputs import count_inputs, iter_inputs
 from .progress import Progress
 from .results import ResultLog, log_path
 from .runner import ActorPool
-from .runtime import LOCAL, cluster_cpus, cluster_gpus, connect
+from .runtime import LOCAL, cluster_cpus, cluster_gpus, connect, owns_session
 
 log = logging.getLogger("difffake.distributed")
 
@@ -79,6 +79,7 @@ def _actor_count(ray, actors: int | None) -> int:
     return max(1, actors or cluster_cpus(ray))
 
 
+@owns_session
 def ray_scan(inputs, out, detector_dir=None, frames: int | None = None, address: str | None = LOCAL,
              actors: int | None = None, dry_run: bool = False, retries: int = 2,
              max_in_flight: int | None = None, progress_every: float = 30.0, name_prefix: str | None = None,
@@ -131,6 +132,7 @@ def _stored_from(store, path: str, video_id: str):
     return None
 
 
+@owns_session
 def _prepare(jobs, total, store_root, cfg, out, address, actors, dry_run, retries, max_in_flight,
              progress_every, name_prefix, num_cpus, desc):
     from ..faces.pipeline import store_settings
