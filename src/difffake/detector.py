@@ -29,7 +29,7 @@ from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
 from .config import AnomalyConfig, FaceConfig
 from .errors import FileError, MediaError
 from .embeddings import embed_record, embed_record_and_prob, frame_fake_prob
-from .fileio import atomic_write_text, json_default, sha256_file
+from .fileio import atomic_write_text, json_default, read_format_json, sha256_file
 
 log = logging.getLogger("difffake.detector")
 
@@ -348,12 +348,7 @@ def read_model_json(directory) -> dict:
     """model.json after checking every listed file exists and matches its sha256."""
     directory = Path(directory)
     path = directory / MODEL_JSON
-    try:
-        model = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DetectorFileError(path, f"unreadable ({exc})") from exc
-    if model.get("format") != FORMAT:
-        raise DetectorFileError(path, f"unknown format {model.get('format')!r} (expected {FORMAT})")
+    model = read_format_json(path, FORMAT, DetectorFileError)
     checksums = model.get("checksums") or {}
     for name in REQUIRED_FILES:
         if name not in checksums:

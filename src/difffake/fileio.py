@@ -60,3 +60,21 @@ def json_default(value):
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def read_format_json(path, expected_format, error=None) -> dict:
+    """A JSON file whose "format" must be `expected_format`; `error(path, reason)` (a FileError
+    class, by default FileError itself) names the file when it is unreadable or of another format."""
+    import json
+
+    from .errors import FileError
+
+    error = error or FileError
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise error(path, f"unreadable ({exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != expected_format:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise error(path, f"unknown format {found!r} (expected {expected_format})")
+    return data

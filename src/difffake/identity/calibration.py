@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FileError
-from ..fileio import atomic_write_text, json_default, sha256_file
+from ..fileio import atomic_write_text, json_default, read_format_json, sha256_file
 
 log = logging.getLogger("difffake.identity")
 
@@ -116,12 +116,7 @@ def read_identity_json(directory, model: dict | None = None) -> IdentityCalibrat
     if not listed:
         log.warning("%s: not listed in model.json's checksums; ignored", path)
         return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise FileError(path, f"unreadable ({exc})") from exc
-    if data.get("format") != FORMAT:
-        raise FileError(path, f"unknown format {data.get('format')!r} (expected {FORMAT})")
+    data = read_format_json(path, FORMAT)
     names = {f.name for f in dataclasses.fields(IdentityCalibration)} - {"source"}
     missing = {"same_max", "different_min"} - set(data)
     if missing:
