@@ -6,8 +6,8 @@ driver's memory over a long dry-run list; writes benchmarks/results/ray.md.
 Configurations run in ABBA order (local, 1 actor, 2 actors, then reversed) on
 the same videos so that load from other jobs on the machine hits all alike.
 "local" is the plain batch scan in this process: the same per-file function
-as `difffake scan`, one torch thread like each actor (so the difference to
-"Ray, 1 actor" is Ray's own cost). Steady = rows per minute after every actor
+as `difffake scan`, one thread per engine (torch, OpenCV, ONNX Runtime) like
+each actor (so the difference to "Ray, 1 actor" is Ray's own cost). Steady = rows per minute after every actor
 delivered its first row (model loading left out, as it is for local).
 """
 from __future__ import annotations
@@ -51,13 +51,15 @@ def ray_daemon_cpu() -> float:
 
 
 def local_scan(files, frames):
+    import cv2
     import torch
 
     from difffake.detector import Detector
     from difffake.distributed.actors import scan_one
 
     torch.set_num_threads(1)
-    det = Detector.load(None)
+    cv2.setNumThreads(1)
+    det = Detector.load(None, threads=1)   # one thread per engine, as in each actor
     if frames:
         det.face_cfg.num_frames = frames
     stamps, t0, c0 = [], time.perf_counter(), time.process_time()
@@ -203,7 +205,7 @@ def main() -> int:
            f"{args.load_note}). Runs taken from earlier runs' logs ({', '.join(Path(f).name for f in args.from_log)}), "
            f"means of every run shown. ")
         +
-        "Each actor and the local scan use one torch thread.",
+        "Each actor and the local scan use one thread per engine (torch, OpenCV, ONNX Runtime).",
         "",
         "| configuration | videos/min (steady) | videos/min (wall, model load included) | CPU s / video "
         "(of which driver + Ray daemons) |",

@@ -70,3 +70,20 @@ def test_progress_logs_lines_when_piped_and_draws_a_bar_on_a_tty(caplog):
     bar.update("error")
     bar.close()
     assert "2/3" in tty.getvalue() and "failed 1" in tty.getvalue()
+
+
+def test_scan_worker_keeps_every_engine_to_its_threads():
+    """Each actor reserves num_cpus=1; its ONNX Runtime pool must not take the other cores."""
+    import cv2
+    import torch
+
+    from difffake.distributed.actors import ScanWorker
+
+    before = cv2.getNumThreads(), torch.get_num_threads()   # the worker sets both process-wide
+    try:
+        worker = ScanWorker(None, frames=4, threads=1)
+        assert worker.detector.backbone.session.get_session_options().intra_op_num_threads == 1
+        assert cv2.getNumThreads() == 1
+    finally:
+        cv2.setNumThreads(before[0])
+        torch.set_num_threads(before[1])

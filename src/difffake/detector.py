@@ -169,10 +169,12 @@ class Detector:
         return directory
 
     @classmethod
-    def load(cls, path=None, device: str = "cpu", engine: str = "auto") -> "Detector":
+    def load(cls, path=None, device: str = "cpu", engine: str = "auto",
+             threads: int | None = None) -> "Detector":
         """Load a detector folder; None = the packaged default (difffake/models/default).
 
         engine: "onnx" (ONNX Runtime, no torch), "torch", or "auto" (see difffake.engines).
+        threads: ONNX Runtime's intra-op threads (None = its default, one per core).
         """
         directory = Path(path) if path is not None else DEFAULT_DIR
         if not (directory / MODEL_JSON).is_file():
@@ -182,7 +184,7 @@ class Detector:
             raise DetectorFileError(directory / MODEL_JSON, hint)
         model = read_model_json(directory)
         from .engines import load_backbone
-        backbone = load_backbone(directory, model, engine, device)
+        backbone = load_backbone(directory, model, engine, device, threads=threads)
         anomaly = AnomalyModel.load(directory)
         calibration = Calibration.from_dict(model["calibration"]) if model.get("calibration") else None
         names = {f.name for f in dataclasses.fields(FaceConfig)}

@@ -52,11 +52,16 @@ def choose_engine(requested: str, directory, model_json: dict, device: str = "cp
     return "torch"
 
 
-def load_backbone(directory, model_json: dict, engine: str = "auto", device: str = "cpu"):
-    """The backbone of a verified detector folder, run by the chosen engine."""
+def load_backbone(directory, model_json: dict, engine: str = "auto", device: str = "cpu",
+                  threads: int | None = None):
+    """The backbone of a verified detector folder, run by the chosen engine.
+
+    threads limits ONNX Runtime's intra-op pool (torch's is set by the caller with
+    torch.set_num_threads): a Ray actor that asked for one CPU must use one.
+    """
     engine = choose_engine(engine, directory, model_json, device)
     if engine == "onnx":
         from .backbone.onnx_engine import OnnxBackbone
-        return OnnxBackbone.load(directory)
+        return OnnxBackbone.load(directory, threads=threads)
     from .backbone.model import Backbone
     return Backbone.load(directory, device=device)

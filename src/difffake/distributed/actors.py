@@ -45,14 +45,14 @@ class ScanWorker:
         import cv2
         import torch
 
-        # one core per actor: torch and OpenCV would each start a thread per core otherwise
+        # one core per actor: torch, OpenCV and ONNX Runtime would each start a thread per core otherwise
         torch.set_num_threads(max(1, threads))
         cv2.setNumThreads(max(1, threads))
         self.dry_run = dry_run
         self.detector = None
         if not dry_run:
             from ..detector import Detector
-            self.detector = Detector.load(detector_dir, device=device)
+            self.detector = Detector.load(detector_dir, device=device, threads=max(1, threads))
             if frames:
                 self.detector.face_cfg.num_frames = frames
 
