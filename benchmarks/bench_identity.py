@@ -75,7 +75,8 @@ def identity_only(detector, path, vid, ref):
     from difffake.detector import ScanResult
     from difffake.faces.pipeline import extract_faces
     from difffake.identity.check import add_identity
-    record = extract_faces(path, detector.face_cfg, detector.face_detector(), video_id=vid)
+    from difffake.identity.guided import guided_face_detector
+    record = extract_faces(path, detector.face_cfg, guided_face_detector(detector, ref), video_id=vid)
     res = ScanResult(path=str(path), video_id=vid, status="ok")
     add_identity(detector, res, record, ref)
     return res

@@ -196,3 +196,45 @@ def test_cli_json_and_report_with_several_references(saved_detector, synthetic_v
     main(["scan", str(synthetic_videos / "astro_0.mp4"), "--detector", str(saved_detector),
           "--reference", str(hopper_path)])
     assert re.search(r"identity=DIFFERENT\(0\.\d+\)", capsys.readouterr().out)
+
+
+def test_reference_follows_its_person_among_several_faces(tiny_detector, astronaut_rgb, astronaut_png,
+                                                         hopper_path, tmp_path):
+    """Two people in one frame: the pipeline alone takes the larger face; with a reference the
+    check compares the reference's own person (a real two-person clip was called 'different')."""
+    import cv2
+
+    from difffake.faces.pipeline import extract_faces
+    from difffake.identity.guided import ReferenceGuidedDetector, guided_face_detector
+
+    hopper = cv2.cvtColor(cv2.imread(str(hopper_path)), cv2.COLOR_BGR2RGB)
+    hopper = cv2.resize(hopper, (int(hopper.shape[1] * 640 / hopper.shape[0]), 640))
+    frame = np.zeros((640, hopper.shape[1] + 40 + 512, 3), np.uint8)   # both faces found at this size
+    frame[:, : hopper.shape[1]] = hopper
+    frame[64:576, hopper.shape[1] + 40:] = astronaut_rgb
+    photo = tmp_path / "two_people.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    split_x = hopper.shape[1] + 20
+
+    plain = extract_faces(photo, tiny_detector.face_cfg, tiny_detector.face_detector())
+    assert plain.has_face[0] and plain.boxes[0][2] < split_x          # the larger face: Hopper
+    reference = tiny_detector.reference([astronaut_png])
+    guided = guided_face_detector(tiny_detector, reference)
+    assert isinstance(guided, ReferenceGuidedDetector)
+    record = extract_faces(photo, tiny_detector.face_cfg, guided)
+    assert record.has_face[0] and record.boxes[0][0] > split_x and guided.choices == 1
+    res = tiny_detector.scan(photo, reference=reference)
+    assert res.identity_verdict == "same", (res.identity_distance, res.identity_reason)
+    other = tiny_detector.scan(photo, reference=[hopper_path])        # and the other way round
+    assert other.identity_verdict == "same", (other.identity_distance, other.identity_reason)
+
+
+def test_one_face_frames_cost_no_descriptor(tiny_detector, synthetic_videos, astronaut_png):
+    from difffake.faces.pipeline import extract_faces
+    from difffake.identity.guided import guided_face_detector
+
+    video = synthetic_videos / "astro_0.mp4"
+    guided = guided_face_detector(tiny_detector, tiny_detector.reference([astronaut_png]))
+    record = extract_faces(video, tiny_detector.face_cfg, guided)
+    plain = extract_faces(video, tiny_detector.face_cfg, tiny_detector.face_detector())
+    assert guided.choices == 0 and np.array_equal(record.boxes, plain.boxes, equal_nan=True)

@@ -268,13 +268,18 @@ class Detector:
         """
         path = Path(path)
         vid = video_id or path.name
+        if reference is not None:
+            from .identity.compare import IdentityReference
+            if not isinstance(reference, IdentityReference):
+                reference = self.reference(reference)   # built first: it guides the choice among faces
         timings = {"decode": None, "faces": 0.0, "embed": 0.0, "score": 0.0}
         # decode is interleaved with detection in the face pipeline: its time is in "faces".
         t0 = time.perf_counter()
         if record is None:
             try:
                 from .faces.pipeline import extract_faces
-                record = extract_faces(path, self.face_cfg, self.face_detector(), video_id=vid)
+                from .identity.guided import guided_face_detector
+                record = extract_faces(path, self.face_cfg, guided_face_detector(self, reference), video_id=vid)
             except MediaError as exc:
                 timings["faces"] = time.perf_counter() - t0
                 return ScanResult(path=str(path), video_id=vid, status="error", timings=timings,

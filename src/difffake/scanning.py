@@ -47,6 +47,7 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     """
     from .evidence import evidence_or_none
     from .faces.pipeline import extract_faces
+    from .identity.guided import guided_face_detector
     from .reference import score_against_reference
 
     progress = progress or _quiet
@@ -57,7 +58,7 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     total = detector.face_cfg.num_frames
     progress("faces", 0, total)
     t0 = time.perf_counter()
-    faces = _CountingDetector(detector.face_detector(), total, progress)
+    faces = _CountingDetector(guided_face_detector(detector, identity_reference), total, progress)
     record = extract_faces(path, detector.face_cfg, faces, video_id=video_id)
     faces_s = time.perf_counter() - t0
     progress("embed", 0, 1)
