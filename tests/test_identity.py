@@ -238,3 +238,27 @@ def test_one_face_frames_cost_no_descriptor(tiny_detector, synthetic_videos, ast
     record = extract_faces(video, tiny_detector.face_cfg, guided)
     plain = extract_faces(video, tiny_detector.face_cfg, tiny_detector.face_detector())
     assert guided.choices == 0 and np.array_equal(record.boxes, plain.boxes, equal_nan=True)
+
+
+def test_descriptors_begun_during_face_extraction_equal_the_plain_ones(tiny_detector, synthetic_videos,
+                                                                     astronaut_png, monkeypatch):
+    """The helper process describes the expected face frames while later frames decode; the rows
+    (and so the verdict) are byte for byte those of embed_record."""
+    from difffake.faces.pipeline import extract_faces
+    from difffake.identity.check import identity_embedder
+    from difffake.identity.prefetch import prefetch_for
+
+    monkeypatch.setattr("difffake.identity.prefetch.cores", lambda: 2)   # on any runner
+    reference = tiny_detector.reference([astronaut_png])
+    video = synthetic_videos / "astro_0.mp4"
+    prefetch = prefetch_for(tiny_detector, reference)
+    assert prefetch is not None
+    record = extract_faces(video, tiny_detector.face_cfg, tiny_detector.face_detector(),
+                           on_face=prefetch.on_face)
+    got = prefetch.descriptors(record)
+    want = identity_embedder(tiny_detector).embed_record(record)
+    assert got.tobytes() == want.tobytes()
+    assert prefetch.prefetched >= 4 and prefetch.prefetched + prefetch.described_here == \
+        int(np.isfinite(want).all(axis=1).sum())
+    monkeypatch.setenv("DIFFFAKE_IDENTITY_PREFETCH", "0")
+    assert prefetch_for(tiny_detector, reference) is None

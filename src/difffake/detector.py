@@ -258,13 +258,14 @@ class Detector:
         return make_reference(self, paths)
 
     def scan(self, path, video_id: str | None = None, record=None, embeddings=None, probs=None,
-             reference=None) -> ScanResult:
+             reference=None, identity_prefetch=None) -> ScanResult:
         """Score one video or photo file; failures become status 'error', never a made-up score.
 
         `record`: an already extracted FaceRecord (e.g. from a FaceStore) to skip face extraction;
         `embeddings`: its face frames' embeddings, when the caller already has them (never embed twice),
         with `probs` their P(fake) (`embed_and_classify` gives both).
         `reference`: self.reference(...) or file paths: adds the identity check (identity_* fields).
+        `identity_prefetch`: identity descriptors begun while `record` was extracted (scanning.py).
         """
         path = Path(path)
         vid = video_id or path.name
@@ -279,7 +280,10 @@ class Detector:
             try:
                 from .faces.pipeline import extract_faces
                 from .identity.guided import guided_face_detector
-                record = extract_faces(path, self.face_cfg, guided_face_detector(self, reference), video_id=vid)
+                from .identity.prefetch import prefetch_for
+                identity_prefetch = prefetch_for(self, reference)
+                record = extract_faces(path, self.face_cfg, guided_face_detector(self, reference), video_id=vid,
+                                       on_face=identity_prefetch.on_face if identity_prefetch else None)
             except MediaError as exc:
                 timings["faces"] = time.perf_counter() - t0
                 return ScanResult(path=str(path), video_id=vid, status="error", timings=timings,
@@ -301,7 +305,7 @@ class Detector:
         res = self.result(path, vid, record, vs, probs, timings, emb=emb)
         if reference is not None:
             from .identity.check import add_identity
-            add_identity(self, res, record, reference)
+            add_identity(self, res, record, reference, prefetch=identity_prefetch)
         return res
 
     def result(self, path, video_id, record, vs: VideoScore, probs=None, timings=None,

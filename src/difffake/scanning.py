@@ -48,6 +48,7 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     from .evidence import evidence_or_none
     from .faces.pipeline import extract_faces
     from .identity.guided import guided_face_detector
+    from .identity.prefetch import prefetch_for
     from .reference import score_against_reference
 
     progress = progress or _quiet
@@ -59,7 +60,9 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     progress("faces", 0, total)
     t0 = time.perf_counter()
     faces = _CountingDetector(guided_face_detector(detector, identity_reference), total, progress)
-    record = extract_faces(path, detector.face_cfg, faces, video_id=video_id)
+    prefetch = prefetch_for(detector, identity_reference)   # identity descriptors while faces are found
+    record = extract_faces(path, detector.face_cfg, faces, video_id=video_id,
+                           on_face=prefetch.on_face if prefetch else None)
     faces_s = time.perf_counter() - t0
     progress("embed", 0, 1)
     t1 = time.perf_counter()
@@ -68,7 +71,7 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     progress("embed", 1, 1)
     progress("score", 0, 1)
     result = detector.scan(path, video_id, record=record, embeddings=emb, probs=probs,
-                           reference=identity_reference)
+                           reference=identity_reference, identity_prefetch=prefetch)
     result.timings.update(faces=faces_s, embed=embed_s + result.timings.get("embed", 0.0))
     result.timings.pop("decode", None)  # decoding is interleaved with detection
     if reference_emb is not None and result.status == "ok":

@@ -35,8 +35,11 @@ def store_settings(cfg: FaceConfig) -> dict:
 
 
 def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | None = None,
-                  video_id: str | None = None) -> FaceRecord:
+                  video_id: str | None = None, on_face=None) -> FaceRecord:
     """Faces of `cfg.num_frames` evenly spaced frames of a video (a photo: one frame).
+
+    `on_face(frame_index, crop, landmarks)` is called for each face as soon as it is
+    cropped (the identity check starts describing faces while later frames decode).
 
     Raises difffake.errors.MediaError (file + reason) when the file cannot be decoded.
     """
@@ -70,6 +73,8 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
         scores.append(face.score)
         crops.append(crop)
         stages.append(face.stage)
+        if on_face is not None:
+            on_face(index, crop, lm)
     order = np.argsort(indices, kind="stable")  # a re-planned tail may come out of order
     pick = lambda seq: [seq[i] for i in order]  # noqa: E731
     stage_counts = {s: stages.count(s) for s in sorted(set(stages))}

@@ -47,18 +47,24 @@ def identity_embedder(detector):
 
 def make_reference(detector, paths) -> IdentityReference:
     """Faces + descriptors of the trusted reference files (photos, videos or folders of photos)."""
+    from .prefetch import descriptor_pool
     cal = calibration_for(detector)
     frames = cal.reference_frames if cal is not None else 16
+    descriptor_pool(detector)   # the helper process starts while the reference is built
     return build_reference(paths, detector.face_cfg, detector.face_detector(),
                            identity_embedder(detector), reference_frames=frames)
 
 
-def add_identity(detector, result, record, reference) -> None:
-    """Fill the identity fields of a ScanResult (and timings['identity']) from its face record."""
+def add_identity(detector, result, record, reference, prefetch=None) -> None:
+    """Fill the identity fields of a ScanResult (and timings['identity']) from its face record.
+
+    `prefetch`: an identity.prefetch.VideoPrefetch begun while the faces were extracted.
+    """
     if not isinstance(reference, IdentityReference):
         reference = make_reference(detector, reference)
     t0 = time.perf_counter()
-    desc = identity_embedder(detector).embed_record(record)
+    desc = (prefetch.descriptors(record) if prefetch is not None
+            else identity_embedder(detector).embed_record(record))
     cal = calibration_for(detector)
     ident = identify(record, desc, reference, cal)
     result.identity_distance = ident.distance
