@@ -33,6 +33,7 @@ from ..config import Config
 from ..errors import SettingsMismatch
 from .checkpoints import load_model_state, load_training_state, save_model_state, save_training_state
 from .export import atomic_write_text
+from .interrupt import TrainingInterrupted, ignore_stop_signals
 from .model import Backbone
 from .sam import SAM, bypass_bn_stats
 
@@ -113,13 +114,15 @@ def _fmt(v) -> str:
 
 
 def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto", resume: bool = False,
-          dataset_factory=None, collate_fn=None, info: dict | None = None, init=None) -> dict:
+          dataset_factory=None, collate_fn=None, info: dict | None = None, init=None, stop=None) -> dict:
     """Train, checkpoint and export; returns a summary dict (best epoch, AUC, paths).
 
     `dataset_factory(items, input_size, mean, std, seed, cfg, augment)` and
     `collate_fn` default to difffake.synthesis.dataset's PseudoFakeDataset and
     collate_pairs (injectable for tests). `init`: a saved backbone folder whose
-    weights (encoder and head) start a fresh run (fine-tuning).
+    weights (encoder and head) start a fresh run (fine-tuning). `stop`: an
+    object whose `requested()` turns true on a signal (backbone.interrupt.StopOnSignal):
+    the state is then saved at the next step boundary and TrainingInterrupted raised.
     """
     if dataset_factory is None or collate_fn is None:
         default_factory, default_collate = _default_data()
@@ -176,11 +179,18 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
     steps_per_epoch = tc.steps_per_epoch or max(1, len(ds_train) // pairs)
     total = tc.epochs * steps_per_epoch
     val_loader = DataLoader(ds_val, batch_size=pairs, shuffle=False, collate_fn=collate_fn,
-                            num_workers=tc.num_workers)
+                            num_workers=tc.num_workers, worker_init_fn=ignore_stop_signals)
 
-    def checkpoint_meta():
-        return {"step": state["step"], "history": state["history"], "best": state["best"],
+    def checkpoint_meta(partial=None):
+        # partial: the running sums of an unfinished epoch, so its metrics row survives a resume
+        meta = {"step": state["step"], "history": state["history"], "best": state["best"],
                 "steps_per_epoch": steps_per_epoch}
+        return {**meta, "epoch_partial": partial} if partial else meta
+
+    def stop_if_requested(partial=None):
+        if stop is not None and stop.requested():
+            save_training_state(last, model, optimizer, checkpoint_meta(partial))
+            raise TrainingInterrupted(stop.signum, state["step"], total, last.with_suffix(".safetensors"))
 
     if resuming and state.get("steps_per_epoch", steps_per_epoch) != steps_per_epoch:
         raise SettingsMismatch(f"{out}: run used {state['steps_per_epoch']} steps per epoch, "
@@ -193,11 +203,21 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
         done = state["step"] - epoch * steps_per_epoch   # > 0 when resuming mid-epoch
         order = epoch_order(len(ds_train), steps_per_epoch * pairs, tc.seed, epoch)[done * pairs:]
         loader = DataLoader(ds_train, batch_size=pairs, sampler=order, collate_fn=collate_fn,
-                            num_workers=tc.num_workers, drop_last=True, pin_memory=use_cuda)
+                            num_workers=tc.num_workers, drop_last=True, pin_memory=use_cuda,
+                            worker_init_fn=ignore_stop_signals)
         last_auc = state["history"][-1]["val_auc"] if state["history"] else float("nan")
         bar = tqdm(loader, total=steps_per_epoch - done, desc=f"epoch {epoch + 1}/{tc.epochs}",
                    disable=None, dynamic_ncols=True)
         loss_sum, correct, seen = 0.0, 0, 0
+        partial = state.pop("epoch_partial", None)
+        if done and partial and partial.get("epoch") == epoch:   # resumed mid-epoch: keep its sums
+            loss_sum, correct, seen = partial["loss_sum"], partial["correct"], partial["seen"]
+            t0 -= partial["seconds"]
+
+        def sums():
+            return {"epoch": epoch, "loss_sum": loss_sum, "correct": correct, "seen": seen,
+                    "seconds": time.perf_counter() - t0}
+
         for images, labels in bar:
             lr = lr_at(state["step"], total, tc.lr, tc.decay_start)
             for group in optimizer.param_groups:
@@ -233,7 +253,9 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
                     log.info("step %d/%d loss %.4f lr %.2e %.1f img/s", state["step"], total,
                              loss_sum / seen, lr, seen / (time.perf_counter() - t0))
                 if state["step"] % steps_per_epoch:
-                    save_training_state(last, model, optimizer, checkpoint_meta())
+                    save_training_state(last, model, optimizer, checkpoint_meta(sums()))
+            if state["step"] % steps_per_epoch:   # the epoch's end is saved below, after validation
+                stop_if_requested(sums())
         bar.close()
         train_seconds = time.perf_counter() - t0
         metrics = evaluate(model, val_loader, dev, channels_last, amp_dtype)
@@ -247,6 +269,8 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
         _write_metrics(out / "metrics.csv", state["history"])
         log.info("epoch %d: loss %.4f val AUC %.4f (%.0f s)", epoch + 1, row["train_loss"],
                  row["val_auc"], row["seconds"])
+        if epoch + 1 < tc.epochs:
+            stop_if_requested()
 
     return _export_best(out, model, cfg, state, items_train, items_val, info or {})
 
