@@ -214,7 +214,7 @@ def test_fit_on_a_folder_without_backbone_or_checkpoint_names_resume(tiny_store,
 
 
 class StopAfter:
-    """A stop request that turns true after `n` step boundaries (what StopOnSignal does on a signal)."""
+    """A stop request that turns true at its (n+1)-th check (what StopOnSignal does on a signal)."""
 
     signum = signal.SIGINT
 
@@ -226,7 +226,9 @@ class StopAfter:
         return self.n < 0
 
 
-def test_stop_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
+# Checks with 2 steps per epoch and 3 validation batches: step 1, validation (3), epoch end, step 3 ...
+@pytest.mark.parametrize("checks, step, epochs_done", [(5, 3, 1), (2, 2, 0)], ids=["mid-epoch", "in-validation"])
+def test_stop_then_resume_equals_an_uninterrupted_run(tmp_path, checks, step, epochs_done):
     from test_backbone_train import StandInPairs, collate, items, tiny_cfg
 
     from difffake.backbone.interrupt import TrainingInterrupted
@@ -237,14 +239,17 @@ def test_stop_mid_epoch_then_resume_equals_an_uninterrupted_run(tmp_path):
                               backbone=dataclasses.replace(cfg.backbone, pretrained="none"))
     kw = dict(device="cpu", dataset_factory=StandInPairs, collate_fn=collate)
     train(cfg, items(4), items(2, prefix="val"), tmp_path / "full", **kw)
-    with pytest.raises(TrainingInterrupted) as stopped:   # after step 3: mid epoch 2, no periodic save
-        train(cfg, items(4), items(2, prefix="val"), tmp_path / "part", stop=StopAfter(2), **kw)
-    assert stopped.value.step == 3 and stopped.value.exit_code == 130
-    assert json.loads((tmp_path / "part" / "last.json").read_text())["step"] == 3
+    with pytest.raises(TrainingInterrupted) as stopped:   # no periodic save: only the stop saves
+        train(cfg, items(4), items(2, prefix="val"), tmp_path / "part", stop=StopAfter(checks), **kw)
+    assert stopped.value.step == step and stopped.value.exit_code == 130
+    saved = json.loads((tmp_path / "part" / "last.json").read_text())
+    assert saved["step"] == step and len(saved["history"]) == epochs_done
     train(cfg, items(4), items(2, prefix="val"), tmp_path / "part", resume=True, **kw)
     a, b = (load_file(str(tmp_path / run / "last.safetensors")) for run in ("full", "part"))
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6, msg=k)
     # the interrupted epoch's metrics cover all its steps, not only those after the resume
-    rows = {run: list(csv.DictReader(open(tmp_path / run / "metrics.csv"))) for run in ("full", "part")}
-    assert [r["train_loss"] for r in rows["full"]] == [r["train_loss"] for r in rows["part"]]
+    fields = ("epoch", "step", "train_loss", "train_acc", "val_auc", "val_loss")
+    rows = {run: [{k: r[k] for k in fields} for r in csv.DictReader(open(tmp_path / run / "metrics.csv"))]
+            for run in ("full", "part")}
+    assert rows["full"] == rows["part"]

@@ -79,11 +79,17 @@ def _val_subset(items, limit, seed):
     return [items[i] for i in keep]
 
 
+class ValidationStopped(Exception):
+    """A stop was requested during validation (which can take minutes): it runs again on resume."""
+
+
 @torch.inference_mode()
-def evaluate(model, loader, device, channels_last=False, amp_dtype=None) -> dict:
+def evaluate(model, loader, device, channels_last=False, amp_dtype=None, stop=None) -> dict:
     model.eval()
     probs, labels, losses = [], [], []
     for images, y in loader:
+        if stop is not None and stop.requested():
+            raise ValidationStopped
         images = images.to(device, non_blocking=True)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
@@ -187,8 +193,8 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
                 "steps_per_epoch": steps_per_epoch}
         return {**meta, "epoch_partial": partial} if partial else meta
 
-    def stop_if_requested(partial=None):
-        if stop is not None and stop.requested():
+    def stop_if_requested(partial=None, now=False):
+        if now or (stop is not None and stop.requested()):
             save_training_state(last, model, optimizer, checkpoint_meta(partial))
             raise TrainingInterrupted(stop.signum, state["step"], total, last.with_suffix(".safetensors"))
 
@@ -196,7 +202,8 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
         raise SettingsMismatch(f"{out}: run used {state['steps_per_epoch']} steps per epoch, "
                                f"not {steps_per_epoch}; resume with the same value")
     model.train()
-    start_epoch = state["step"] // steps_per_epoch
+    # An epoch whose steps are done but whose validation was stopped is validated first.
+    start_epoch = min(state["step"] // steps_per_epoch, len(state["history"]))
     for epoch in range(start_epoch, tc.epochs):
         t0 = time.perf_counter()
         ds_train.set_epoch(epoch)
@@ -258,7 +265,10 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
                 stop_if_requested(sums())
         bar.close()
         train_seconds = time.perf_counter() - t0
-        metrics = evaluate(model, val_loader, dev, channels_last, amp_dtype)
+        try:
+            metrics = evaluate(model, val_loader, dev, channels_last, amp_dtype, stop=stop)
+        except ValidationStopped:
+            stop_if_requested(sums(), now=True)
         row = {"epoch": epoch + 1, "step": state["step"], "lr": lr_at(state["step"] - 1, total, tc.lr, tc.decay_start),
                "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1), **metrics,
                "seconds": time.perf_counter() - t0,

@@ -178,8 +178,8 @@ def run(args) -> int:
                             info=info, init=args.init, stop=stop)
         except TrainingInterrupted as exc:
             print(f"difffake train: {exc}\nresume with: {resume_command(args)}\n"
-                  f"(`difffake fit --backbone {shlex.quote(str(args.out))} ...` uses its best checkpoint "
-                  f"so far)", file=sys.stderr)
+                  f"(`difffake fit --backbone {shlex.quote(str(args.out))} ...` takes the run as it is: "
+                  f"its best checkpoint so far, else this state)", file=sys.stderr)
             return exc.exit_code
     summary.pop("history", None)
     print(json.dumps(summary, indent=2))
