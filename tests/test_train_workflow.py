@@ -131,10 +131,12 @@ def test_workers_are_capped_by_the_cores_minus_the_main_process():
 
 # --- 3. a clean stop on a signal -----------------------------------------------------------------
 
-def start_training(store, out, env, epochs="1000"):
+def start_training(store, out, env, *extra):
+    # Its own process group: a signal to the group is what a terminal's Ctrl-C sends (workers included).
     return subprocess.Popen([sys.executable, "-m", "difffake", "train", "--store", str(store), "--out", str(out),
-                             "--epochs", epochs, "--steps-per-epoch", "3", "--pretrained", "none", *TINY],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                             "--epochs", "1000", "--steps-per-epoch", "3", "--pretrained", "none", *TINY, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
 
 
 def wait_for(path: Path, proc, seconds=90.0):
@@ -150,14 +152,14 @@ def wait_for(path: Path, proc, seconds=90.0):
 
 def test_sigint_saves_a_resumable_state_that_fit_and_resume_use(tiny_store, tmp_path, capsys):
     out = tmp_path / "run"
-    proc = start_training(tiny_store.root, out, cli_env(tmp_path))
+    proc = start_training(tiny_store.root, out, cli_env(tmp_path), "--workers", "1")
     wait_for(out / "metrics.csv", proc)          # one epoch done: a validated checkpoint exists
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)           # as Ctrl-C does: to the DataLoader worker too
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err[-3000:]
     assert "Traceback" not in err
     assert (f"resume with: difffake train --store {tiny_store.root} --out {out} --resume --device cpu "
-            f"--threads 1") in err
+            f"--workers 1 --threads 1") in err
     state = json.loads((out / "last.json").read_text())
     assert state["step"] >= 3 and state["best"], state.keys()
     assert not (out / "backbone.json").exists()
@@ -180,7 +182,7 @@ def test_sigint_saves_a_resumable_state_that_fit_and_resume_use(tiny_store, tmp_
     # the printed command resumes the run; it ends at the next epoch's end and exports
     epochs = len(state["history"]) + 1
     done = difffake("train", "--store", str(tiny_store.root), "--out", str(out), "--resume", "--device", "cpu",
-                    "--threads", "1", "--epochs", str(epochs), env=cli_env(tmp_path))
+                    "--workers", "1", "--threads", "1", "--epochs", str(epochs), env=cli_env(tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads((out / "last.json").read_text())["step"] == 3 * epochs
     assert (out / "backbone.json").is_file()
