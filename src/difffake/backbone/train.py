@@ -221,10 +221,6 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
             loss_sum, correct, seen = partial["loss_sum"], partial["correct"], partial["seen"]
             t0 -= partial["seconds"]
 
-        def sums():
-            return {"epoch": epoch, "loss_sum": loss_sum, "correct": correct, "seen": seen,
-                    "seconds": time.perf_counter() - t0}
-
         for images, labels in bar:
             lr = lr_at(state["step"], total, tc.lr, tc.decay_start)
             for group in optimizer.param_groups:
@@ -260,15 +256,16 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
                     log.info("step %d/%d loss %.4f lr %.2e %.1f img/s", state["step"], total,
                              loss_sum / seen, lr, seen / (time.perf_counter() - t0))
                 if state["step"] % steps_per_epoch:
-                    save_training_state(last, model, optimizer, checkpoint_meta(sums()))
+                    partial = _sums(epoch, loss_sum, correct, seen, t0)
+                    save_training_state(last, model, optimizer, checkpoint_meta(partial))
             if state["step"] % steps_per_epoch:   # the epoch's end is saved below, after validation
-                stop_if_requested(sums())
+                stop_if_requested(_sums(epoch, loss_sum, correct, seen, t0))
         bar.close()
         train_seconds = time.perf_counter() - t0
         try:
             metrics = evaluate(model, val_loader, dev, channels_last, amp_dtype, stop=stop)
         except ValidationStopped:
-            stop_if_requested(sums(), now=True)
+            stop_if_requested(_sums(epoch, loss_sum, correct, seen, t0), now=True)
         row = {"epoch": epoch + 1, "step": state["step"], "lr": lr_at(state["step"] - 1, total, tc.lr, tc.decay_start),
                "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1), **metrics,
                "seconds": time.perf_counter() - t0,
@@ -283,6 +280,11 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
             stop_if_requested()
 
     return _export_best(out, model, cfg, state, items_train, items_val, info or {})
+
+
+def _sums(epoch, loss_sum, correct, seen, t0) -> dict:
+    return {"epoch": epoch, "loss_sum": loss_sum, "correct": correct, "seen": seen,
+            "seconds": time.perf_counter() - t0}
 
 
 def _load_init(model, directory) -> None:
