@@ -255,3 +255,37 @@ def test_stop_then_resume_equals_an_uninterrupted_run(tmp_path, checks, step, ep
     rows = {run: [{k: r[k] for k in fields} for r in csv.DictReader(open(tmp_path / run / "metrics.csv"))]
             for run in ("full", "part")}
     assert rows["full"] == rows["part"]
+
+
+def test_a_kill_between_the_two_state_files_keeps_weights_and_counters_together(tmp_path, monkeypatch):
+    """last.safetensors is replaced, then last.json: dying between the two renames must not pair
+    the new weights with the old step count (the resumed run would repeat or skip steps)."""
+    from test_backbone_train import StandInPairs, collate, items, tiny_cfg
+
+    from difffake.backbone import checkpoints
+    from difffake.backbone.train import train
+
+    cfg = tiny_cfg("cpu", epochs=2, use_sam=False)
+    cfg = dataclasses.replace(cfg, backbone=dataclasses.replace(cfg.backbone, pretrained="none"))
+    kw = dict(device="cpu", dataset_factory=StandInPairs, collate_fn=collate)
+    train(cfg, items(4), items(2, prefix="val"), tmp_path / "full", **kw)
+
+    class Killed(BaseException):
+        pass
+
+    real_write = checkpoints.atomic_write_text
+
+    def dies_before_the_third_json(path, text):   # saves of steps 1 and 2 complete, step 3's json not
+        if path.name == "last.json" and json.loads(text)["step"] == 3:
+            raise Killed
+        real_write(path, text)
+    monkeypatch.setattr(checkpoints, "atomic_write_text", dies_before_the_third_json)
+    with pytest.raises(Killed):
+        train(cfg, items(4), items(2, prefix="val"), tmp_path / "part", **kw)
+    monkeypatch.setattr(checkpoints, "atomic_write_text", real_write)
+    assert json.loads((tmp_path / "part" / "last.json").read_text())["step"] == 2   # stale
+    summary = train(cfg, items(4), items(2, prefix="val"), tmp_path / "part", resume=True, **kw)
+    assert summary["steps"] == 4
+    a, b = (load_file(str(tmp_path / run / "last.safetensors")) for run in ("full", "part"))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6, msg=k)

@@ -1,8 +1,11 @@
 """Stop a training run cleanly on SIGINT / SIGTERM: at the next step boundary.
 
 The first signal only sets a flag; the training loop checks it after each
-optimizer step, saves a resumable state (last.safetensors + last.json, each
-written atomically) and raises TrainingInterrupted. A second SIGINT stops at
+optimizer step (and between validation batches), saves a resumable state
+(last.safetensors with the counters in its header, and last.json: each
+replaced atomically, see backbone.checkpoints) and raises TrainingInterrupted.
+A stop during validation saves the epoch's steps; the resumed run validates
+that epoch first. A second SIGINT stops at
 once (KeyboardInterrupt), losing the steps since the last save. Exit status,
 as a shell reports a process ended by the signal: 128 + its number
 (130 for SIGINT, 143 for SIGTERM).
