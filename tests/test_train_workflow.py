@@ -106,7 +106,7 @@ def test_store_of_another_preset_is_refused_unless_forced(tiny_store, tmp_path, 
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["faces"]["policy"] == "track" and cfg["faces"]["num_frames"] == 12
     assert cfg["train"]["num_workers"] == 1
-    assert "1 DataLoader workers, not the 4 asked for: 2 cores available" in caplog.text
+    assert "DataLoader workers: 1, not the 4 asked for (2 cores available" in caplog.text
 
 
 def test_frames_per_video_alone_is_not_a_mismatch():
@@ -125,7 +125,7 @@ def test_workers_are_capped_by_the_cores_minus_the_main_process():
 
     assert capped_workers(4, cores=2)[0] == 1
     assert capped_workers(4, cores=1)[0] == 0
-    assert capped_workers(4, cores=16) == (4, "4 DataLoader workers (16 cores available)")
+    assert capped_workers(4, cores=16) == (4, "DataLoader workers: 4 (16 cores available)")
     assert "one kept for the main process" in capped_workers(4, cores=2)[1]
 
 

@@ -20,6 +20,6 @@ def capped_workers(requested: int, cores: int | None = None) -> tuple[int, str]:
     cores = available_cores() if cores is None else cores
     limit = max(0, cores - 1)
     if requested <= limit:
-        return requested, f"{requested} DataLoader workers ({cores} cores available)"
-    return limit, (f"{limit} DataLoader workers, not the {requested} asked for: {cores} cores available "
-                   f"to this process, one kept for the main process")
+        return requested, f"DataLoader workers: {requested} ({cores} cores available)"
+    return limit, (f"DataLoader workers: {limit}, not the {requested} asked for ({cores} cores available "
+                   f"to this process, one kept for the main process)")
