@@ -4,10 +4,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import safetensors
 import safetensors.torch
 import torch
 
 from .export import atomic_save_safetensors, atomic_write_text, state_to_cpu
+
+# The counters travel inside the safetensors header too: the two files are each
+# replaced atomically, but not together, and a kill between the two renames must
+# not pair new weights with old counters (last.json is the readable copy).
+STATE_KEY = "difffake_training_state"
 
 
 def optimizer_to_flat(state: dict) -> tuple[dict, dict]:
@@ -34,17 +40,23 @@ def optimizer_from_flat(tensors: dict, meta: dict) -> dict:
 
 
 def save_training_state(path: Path, model, optimizer, meta: dict) -> None:
-    """<path>.safetensors (model.* + opt.*) and <path>.json (counters, history, optimizer groups)."""
+    """<path>.safetensors (model.* + opt.*, counters in its header) and <path>.json (counters,
+    history, optimizer groups: the same, readable)."""
     opt_tensors, opt_meta = optimizer_to_flat(optimizer.state_dict())
     tensors = {f"model.{k}": v for k, v in state_to_cpu(model.state_dict()).items()}
     tensors.update(state_to_cpu(opt_tensors))
-    atomic_save_safetensors(tensors, path.with_suffix(".safetensors"))
-    atomic_write_text(path.with_suffix(".json"), json.dumps({**meta, "optimizer": opt_meta}, indent=1))
+    text = json.dumps({**meta, "optimizer": opt_meta}, indent=1)
+    atomic_save_safetensors(tensors, path.with_suffix(".safetensors"), metadata={STATE_KEY: text})
+    atomic_write_text(path.with_suffix(".json"), text)
 
 
 def load_training_state(path: Path, model, optimizer, device) -> dict:
-    meta = json.loads(path.with_suffix(".json").read_text())
-    tensors = safetensors.torch.load_file(str(path.with_suffix(".safetensors")), device="cpu")
+    weights = str(path.with_suffix(".safetensors"))
+    with safetensors.safe_open(weights, framework="pt") as f:
+        header = (f.metadata() or {}).get(STATE_KEY)
+    # Runs saved before the counters were in the header: last.json.
+    meta = json.loads(header if header is not None else path.with_suffix(".json").read_text())
+    tensors = safetensors.torch.load_file(weights, device="cpu")
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
     opt_state = optimizer_from_flat({k: v.to(device) for k, v in tensors.items() if k.startswith("opt.")},
                                     meta["optimizer"])

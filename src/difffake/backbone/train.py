@@ -33,6 +33,7 @@ from ..config import Config
 from ..errors import SettingsMismatch
 from .checkpoints import load_model_state, load_training_state, save_model_state, save_training_state
 from .export import atomic_write_text
+from .interrupt import TrainingInterrupted, ignore_stop_signals
 from .model import Backbone
 from .sam import SAM, bypass_bn_stats
 
@@ -78,11 +79,17 @@ def _val_subset(items, limit, seed):
     return [items[i] for i in keep]
 
 
+class ValidationStopped(Exception):
+    """A stop was requested during validation (which can take minutes): it runs again on resume."""
+
+
 @torch.inference_mode()
-def evaluate(model, loader, device, channels_last=False, amp_dtype=None) -> dict:
+def evaluate(model, loader, device, channels_last=False, amp_dtype=None, stop=None) -> dict:
     model.eval()
     probs, labels, losses = [], [], []
     for images, y in loader:
+        if stop is not None and stop.requested():
+            raise ValidationStopped
         images = images.to(device, non_blocking=True)
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
@@ -113,13 +120,15 @@ def _fmt(v) -> str:
 
 
 def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto", resume: bool = False,
-          dataset_factory=None, collate_fn=None, info: dict | None = None, init=None) -> dict:
+          dataset_factory=None, collate_fn=None, info: dict | None = None, init=None, stop=None) -> dict:
     """Train, checkpoint and export; returns a summary dict (best epoch, AUC, paths).
 
     `dataset_factory(items, input_size, mean, std, seed, cfg, augment)` and
     `collate_fn` default to difffake.synthesis.dataset's PseudoFakeDataset and
     collate_pairs (injectable for tests). `init`: a saved backbone folder whose
-    weights (encoder and head) start a fresh run (fine-tuning).
+    weights (encoder and head) start a fresh run (fine-tuning). `stop`: an
+    object whose `requested()` turns true on a signal (backbone.interrupt.StopOnSignal):
+    the state is then saved at the next step boundary and TrainingInterrupted raised.
     """
     if dataset_factory is None or collate_fn is None:
         default_factory, default_collate = _default_data()
@@ -176,28 +185,42 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
     steps_per_epoch = tc.steps_per_epoch or max(1, len(ds_train) // pairs)
     total = tc.epochs * steps_per_epoch
     val_loader = DataLoader(ds_val, batch_size=pairs, shuffle=False, collate_fn=collate_fn,
-                            num_workers=tc.num_workers)
+                            num_workers=tc.num_workers, worker_init_fn=ignore_stop_signals)
 
-    def checkpoint_meta():
-        return {"step": state["step"], "history": state["history"], "best": state["best"],
+    def checkpoint_meta(partial=None):
+        # partial: the running sums of an unfinished epoch, so its metrics row survives a resume
+        meta = {"step": state["step"], "history": state["history"], "best": state["best"],
                 "steps_per_epoch": steps_per_epoch}
+        return {**meta, "epoch_partial": partial} if partial else meta
+
+    def stop_if_requested(partial=None, now=False):
+        if now or (stop is not None and stop.requested()):
+            save_training_state(last, model, optimizer, checkpoint_meta(partial))
+            raise TrainingInterrupted(stop.signum, state["step"], total, last.with_suffix(".safetensors"))
 
     if resuming and state.get("steps_per_epoch", steps_per_epoch) != steps_per_epoch:
         raise SettingsMismatch(f"{out}: run used {state['steps_per_epoch']} steps per epoch, "
                                f"not {steps_per_epoch}; resume with the same value")
     model.train()
-    start_epoch = state["step"] // steps_per_epoch
+    # An epoch whose steps are done but whose validation was stopped is validated first.
+    start_epoch = min(state["step"] // steps_per_epoch, len(state["history"]))
     for epoch in range(start_epoch, tc.epochs):
         t0 = time.perf_counter()
         ds_train.set_epoch(epoch)
         done = state["step"] - epoch * steps_per_epoch   # > 0 when resuming mid-epoch
         order = epoch_order(len(ds_train), steps_per_epoch * pairs, tc.seed, epoch)[done * pairs:]
         loader = DataLoader(ds_train, batch_size=pairs, sampler=order, collate_fn=collate_fn,
-                            num_workers=tc.num_workers, drop_last=True, pin_memory=use_cuda)
+                            num_workers=tc.num_workers, drop_last=True, pin_memory=use_cuda,
+                            worker_init_fn=ignore_stop_signals)
         last_auc = state["history"][-1]["val_auc"] if state["history"] else float("nan")
         bar = tqdm(loader, total=steps_per_epoch - done, desc=f"epoch {epoch + 1}/{tc.epochs}",
                    disable=None, dynamic_ncols=True)
         loss_sum, correct, seen = 0.0, 0, 0
+        partial = state.pop("epoch_partial", None)
+        if done and partial and partial.get("epoch") == epoch:   # resumed mid-epoch: keep its sums
+            loss_sum, correct, seen = partial["loss_sum"], partial["correct"], partial["seen"]
+            t0 -= partial["seconds"]
+
         for images, labels in bar:
             lr = lr_at(state["step"], total, tc.lr, tc.decay_start)
             for group in optimizer.param_groups:
@@ -233,10 +256,16 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
                     log.info("step %d/%d loss %.4f lr %.2e %.1f img/s", state["step"], total,
                              loss_sum / seen, lr, seen / (time.perf_counter() - t0))
                 if state["step"] % steps_per_epoch:
-                    save_training_state(last, model, optimizer, checkpoint_meta())
+                    partial = _sums(epoch, loss_sum, correct, seen, t0)
+                    save_training_state(last, model, optimizer, checkpoint_meta(partial))
+            if state["step"] % steps_per_epoch:   # the epoch's end is saved below, after validation
+                stop_if_requested(_sums(epoch, loss_sum, correct, seen, t0))
         bar.close()
         train_seconds = time.perf_counter() - t0
-        metrics = evaluate(model, val_loader, dev, channels_last, amp_dtype)
+        try:
+            metrics = evaluate(model, val_loader, dev, channels_last, amp_dtype, stop=stop)
+        except ValidationStopped:
+            stop_if_requested(_sums(epoch, loss_sum, correct, seen, t0), now=True)
         row = {"epoch": epoch + 1, "step": state["step"], "lr": lr_at(state["step"] - 1, total, tc.lr, tc.decay_start),
                "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1), **metrics,
                "seconds": time.perf_counter() - t0,
@@ -247,8 +276,15 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
         _write_metrics(out / "metrics.csv", state["history"])
         log.info("epoch %d: loss %.4f val AUC %.4f (%.0f s)", epoch + 1, row["train_loss"],
                  row["val_auc"], row["seconds"])
+        if epoch + 1 < tc.epochs:
+            stop_if_requested()
 
     return _export_best(out, model, cfg, state, items_train, items_val, info or {})
+
+
+def _sums(epoch, loss_sum, correct, seen, t0) -> dict:
+    return {"epoch": epoch, "loss_sum": loss_sum, "correct": correct, "seen": seen,
+            "seconds": time.perf_counter() - t0}
 
 
 def _load_init(model, directory) -> None:

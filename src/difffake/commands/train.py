@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -16,6 +17,10 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(p) -> None:
+    p.epilog = ("exit codes: 0 trained and exported; 2 bad arguments, weights not on this machine "
+                "(see --pretrained), or a store made with other face settings than the preset (see "
+                "--force); 130 / 143 stopped by SIGINT / SIGTERM after saving a resumable state at a "
+                "step boundary (the command to resume is printed; `fit` takes the unfinished run)")
     p.add_argument("--store", action="append", required=True, metavar="DIR",
                    help="face store of REAL videos (made by `difffake prepare`); repeatable")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder (checkpoints, metrics, backbone)")
@@ -27,7 +32,10 @@ def add_arguments(p) -> None:
     p.add_argument("--batch-size", type=int, help="images per step, half real half pseudo-fake")
     p.add_argument("--lr", type=float, help="override the learning rate")
     p.add_argument("--no-sam", action="store_true", help="plain SGD instead of SAM (about 2x faster)")
-    p.add_argument("--pretrained", help="weights: lite0-package | timm | none | path to a weights file")
+    p.add_argument("--pretrained", metavar="PATH|none|timm|lite0-package",
+                   help="initial weights: a .safetensors/.pth state dict, none (random), timm (timm's "
+                        "weights, only from the local cache: never downloaded) or lite0-package "
+                        "(default of the cpu preset; paper: timm)")
     p.add_argument("--val-fraction", type=float, help="share of video ids held out for validation")
     p.add_argument("--val-fraction-photos", type=float,
                    help="share of photo ids held out (default: --val-fraction); photos give no frame "
@@ -35,7 +43,8 @@ def add_arguments(p) -> None:
     p.add_argument("--domain-aug", type=float, metavar="P",
                    help="probability of the shared capture degradation of a real and its fake "
                         "(down/up-scaling, JPEG, colour cast, overlay; cpu preset 0.8, paper 0)")
-    p.add_argument("--workers", type=int, help="DataLoader workers")
+    p.add_argument("--workers", type=int,
+                   help="DataLoader workers (default: the preset's, at most the available cores minus one)")
     p.add_argument("--split", metavar="SPLIT_JSON",
                    help="use this train/validation split ({'train': [...], 'val': [...]} ids) instead of "
                         "drawing one; ids in the stores that it does not list are left out")
@@ -43,6 +52,9 @@ def add_arguments(p) -> None:
                    help="start from a trained backbone (backbone.safetensors + backbone.json, e.g. a "
                         "detector folder): fine-tuning; its validation ids must stay validation ids")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from last.safetensors")
+    p.add_argument("--force", action="store_true",
+                   help="train on stores made with other face settings than the preset's (the run "
+                        "records the stores' own settings)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--seed", type=int, help="random seed (split, init, pseudo-fakes)")
     p.add_argument("--threads", type=int,
@@ -109,7 +121,12 @@ def run(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    from ..backbone.weights import check_available
+
     cfg = build_config(args)
+    if args.init is None and not (args.resume and (Path(args.out) / "last.json").is_file()):
+        check_available(cfg.backbone.name, cfg.backbone.pretrained)   # before any face is loaded
+    cfg = with_capped_workers(cfg, args.workers)
     stores = []
     for root in args.store:
         try:
@@ -117,6 +134,9 @@ def run(args) -> int:
         except (FileNotFoundError, FileError) as exc:
             print(f"difffake train: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+    cfg, face_info = checked_face_settings(cfg, stores, args)
+    if cfg is None:
+        return EXIT_USAGE
     all_ids = [vid for s in stores for vid in s.ids()]
     if len(set(all_ids)) != len(all_ids):
         print("difffake train: error: the stores share video ids; give each dataset its own store root",
@@ -148,11 +168,75 @@ def run(args) -> int:
         return EXIT_USAGE
     log.info("train: %d faces from %d ids; validation: %d faces from %d ids",
              len(items_train), len(train_ids), len(items_val), len(val_ids))
-    info = {"stores": [str(s.root) for s in stores]}
+    info = {"stores": [str(s.root) for s in stores], **face_info}
     if args.init:
         info["init"] = str(args.init)
-    summary = train(cfg, items_train, items_val, args.out, device=args.device, resume=args.resume,
-                    info=info, init=args.init)
+    from ..backbone.interrupt import StopOnSignal, TrainingInterrupted
+    with StopOnSignal() as stop:
+        try:
+            summary = train(cfg, items_train, items_val, args.out, device=args.device, resume=args.resume,
+                            info=info, init=args.init, stop=stop)
+        except TrainingInterrupted as exc:
+            print(f"difffake train: {exc}\nresume with: {resume_command(args)}\n"
+                  f"(`difffake fit --backbone {shlex.quote(str(args.out))} ...` takes the run as it is: "
+                  f"its best checkpoint so far, else this state)", file=sys.stderr)
+            return exc.exit_code
     summary.pop("history", None)
     print(json.dumps(summary, indent=2))
     return EXIT_OK
+
+
+def resume_command(args) -> str:
+    """The command line that continues this run (the rest is in the run's config.json / split.json)."""
+    words = ["difffake", "train"]
+    for store in args.store:
+        words += ["--store", str(store)]
+    words += ["--out", str(args.out), "--resume"]
+    if args.device != "auto":
+        words += ["--device", args.device]
+    for flag, value in (("--workers", args.workers), ("--threads", args.threads)):
+        if value is not None:
+            words += [flag, str(value)]
+    return shlex.join(words)
+
+
+def with_capped_workers(cfg, explicit):
+    """The preset's DataLoader workers capped by the cores there are; an explicit --workers is kept."""
+    from ..backbone.workers import capped_workers
+
+    n, why = capped_workers(cfg.train.num_workers if explicit is None else explicit)
+    if explicit is not None and n < explicit:
+        log.warning("--workers %d: more than the cores minus one; starting them as asked (%s)", explicit, why)
+        return cfg
+    log.info("train: %s", why)
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, num_workers=n))
+
+
+def checked_face_settings(cfg, stores, args):
+    """(cfg recording the stores' face settings, info for backbone.json), or (None, {}) after saying
+    why a store made with other crop settings than the preset (or the resumed run) is refused."""
+    from ..faces.settings_check import describe_diff, face_config_of, face_settings_diff
+
+    resumed = args.resume and (Path(args.out) / "config.json").is_file()
+    wanted = "the run's config.json" if resumed else f"preset {cfg.preset}"
+    diffs = {str(s.root): face_settings_diff(s.settings, cfg.faces) for s in stores}
+    bad = {root: d for root, d in diffs.items() if d}
+    for root, diff in bad.items():
+        text = f"{root}: face store made with other face settings than {wanted}: {describe_diff(diff, wanted)}"
+        if not args.force:
+            print(f"difffake train: error: {text}; use a store prepared with `difffake prepare --preset "
+                  f"{cfg.preset}`, or pass --force to train on it anyway (the run then records the "
+                  f"store's settings)", file=sys.stderr)
+        else:
+            log.warning("--force: %s; the run records the store's settings", text)
+    if bad and not args.force:
+        return None, {}
+    for s in stores:
+        if s.settings.get("num_frames") not in (None, cfg.faces.num_frames):
+            log.info("%s: %s frames per video (%s: %d); recorded as the store's", s.root,
+                     s.settings["num_frames"], wanted, cfg.faces.num_frames)
+    info = {"face_settings": {str(s.root): s.settings for s in stores}}
+    if bad:
+        info["face_settings_forced"] = {root: {k: {"store": a, "wanted": b} for k, (a, b) in d.items()}
+                                        for root, d in bad.items()}
+    return dataclasses.replace(cfg, faces=face_config_of(stores[0].settings)), info
