@@ -106,6 +106,8 @@ def test_report_path_is_checked_before_scanning(work):
         assert "Traceback" not in done.stderr
     done = run_cli(["scan", "fake", "--out", "rows.jsonl", *FRAMES], cwd=work)
     assert done.returncode == 2 and "--out is for --ray" in done.stderr
+    done = run_cli(["scan", "fake", "--dry-run", "--actors", "2", *FRAMES], cwd=work)
+    assert done.returncode == 2 and "--actors, --dry-run is for --ray" in done.stderr
 
 
 def test_report_into_a_folder(work):
@@ -192,3 +194,26 @@ def test_ray_scan_ids_follow_the_same_rule(tmp_path):
     folders = [str(tmp_path / "real"), str(tmp_path / "fake")]
     assert [vid for _, vid, _ in iter_inputs(folders, prefix_folders=True)] == ["real/x.mp4", "fake/x.mp4"]
     assert [vid for _, vid, _ in iter_inputs(folders)] == ["x.mp4", "x.mp4"]   # prepare --ray: store keys
+
+
+def test_dataset_folders_list_links_by_their_own_name(tmp_path, caplog):
+    """evaluate's readers: a file linked in from outside the root keeps its id in the dataset
+    (it was a ValueError, exit 4), a folder link is followed, a broken link is named, not skipped unsaid."""
+    from difffake.datasets import load_dataset
+
+    outside = tmp_path / "outside"
+    (outside / "more").mkdir(parents=True)
+    (outside / "x.mp4").write_bytes(b"x")
+    (outside / "more" / "z.mp4").write_bytes(b"z")
+    ds = tmp_path / "ds"
+    (ds / "real").mkdir(parents=True)
+    (ds / "fake").mkdir()
+    os.symlink(outside / "x.mp4", ds / "real" / "x.mp4")
+    os.symlink(outside / "more", ds / "real" / "more")
+    (ds / "fake" / "y.mp4").write_bytes(b"y")
+    os.symlink("/nowhere/gone.mp4", ds / "fake" / "gone.mp4")
+    with caplog.at_level("WARNING", logger="difffake.datasets"):
+        records = load_dataset("folder", ds)
+    assert [(r.video_id, r.label) for r in records] == [("fake/y.mp4", "fake"), ("real/more/z.mp4", "real"),
+                                                        ("real/x.mp4", "real")]
+    assert "gone.mp4: broken symbolic link -> /nowhere/gone.mp4; left out of the dataset" in caplog.text

@@ -140,8 +140,11 @@ def run(args) -> int:
     from ..faces.listing import list_inputs
     from ..output_paths import output_file
 
-    if args.out is not None:   # without --ray nothing would write it
-        print("difffake: error: --out is for --ray; without it use --json > RESULTS.jsonl", file=sys.stderr)
+    ray_only = [flag for flag, given in (("--out", args.out is not None), ("--actors", args.actors is not None),
+                                         ("--dry-run", args.dry_run)) if given]
+    if ray_only:   # without --ray they would be ignored: the scan would not do what was asked
+        print(f"difffake: error: {', '.join(ray_only)} is for --ray (without it, --json > RESULTS.jsonl "
+              f"writes the rows)", file=sys.stderr)
         return EXIT_USAGE
     if args.report is not None:   # before any work: a scan must not end unable to write it
         args.report = output_file(args.report, "--report", "report.html")

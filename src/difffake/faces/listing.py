@@ -117,21 +117,24 @@ def list_inputs(inputs, ids: str = "path") -> Listing:
     return listing
 
 
-def walk_media(root: Path, notes: list[str]) -> Iterator[tuple[Path, str | None]]:
+def walk_media(root: Path, notes: list[str], extensions=None,
+               recursive: bool = True) -> Iterator[tuple[Path, str | None]]:
     """(path, reason or None) of every media file under `root`, in sorted path order.
 
     Iterative (a deeply nested tree cannot overflow the stack); a folder link back
-    to a folder above it is not followed (a note says so).
+    to a folder above it is not followed (a note says so). `extensions`: the
+    suffixes that count as media (default: every media extension).
     """
-    exts = media_extensions()
+    exts = frozenset(extensions) if extensions is not None else media_extensions()
     st = os.stat(root)
-    stack = [_level(root, frozenset({(st.st_dev, st.st_ino)}), exts, notes)]
+    stack = [_level(Path(root), frozenset({(st.st_dev, st.st_ino)}), exts, notes)]
     while stack:
         item = next(stack[-1], None)
         if item is None:
             stack.pop()
         elif isinstance(item, _Descend):
-            stack.append(_level(item.path, item.ancestors, exts, notes))
+            if recursive:
+                stack.append(_level(item.path, item.ancestors, exts, notes))
         else:
             yield item
 
