@@ -217,3 +217,27 @@ def test_dataset_folders_list_links_by_their_own_name(tmp_path, caplog):
     assert [(r.video_id, r.label) for r in records] == [("fake/y.mp4", "fake"), ("real/more/z.mp4", "real"),
                                                         ("real/x.mp4", "real")]
     assert "gone.mp4: broken symbolic link -> /nowhere/gone.mp4; left out of the dataset" in caplog.text
+
+
+def test_a_report_that_fails_late_keeps_the_verdicts_exit_code(tiny_detector, synthetic_videos, tmp_path,
+                                                                monkeypatch, capsys):
+    """The disk fills up between the check and the write: the verdicts were printed, their exit
+    code stands, and the error names the report and the reason (it was exit 4)."""
+    import errno
+
+    from difffake import fileio
+    from difffake.cli import main
+
+    detector = tiny_detector.save(tmp_path / "detector")
+
+    def disk_full(path, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(fileio, "atomic_write_text", disk_full)
+    report = tmp_path / "r.html"
+    code = main(["scan", str(synthetic_videos / "astro_0.mp4"), "--detector", str(detector), "--json",
+                 "--report", str(report)])
+    out, err = capsys.readouterr()
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert code == (1 if row["verdict"] == "fake" else 0)
+    assert f"difffake: error: report not written: {report}: No space left on device" in err
