@@ -31,7 +31,7 @@ inputs:
 
 ids (video_id in --json and the report):
   a file given by name keeps the path as given; a file found in a folder is named by its
-  path inside that folder and, when several folders are given, after the folder
+  path inside that folder, prefixed, when several folders are given, by the folder's name
   (`scan real fake`: real/x.mp4, fake/x.mp4; names that repeat take more of their path:
   a/clips/x.mp4, b/clips/x.mp4). The same file given twice is scanned once."""
 
