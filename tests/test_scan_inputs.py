@@ -3,6 +3,7 @@ on media the tests make. What goes in (folders, links, odd names), what ids come
 where the report goes, and what is written outside the output paths."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -106,6 +107,9 @@ def test_report_path_is_checked_before_scanning(work):
         assert "Traceback" not in done.stderr
     done = run_cli(["scan", "fake", "--out", "rows.jsonl", *FRAMES], cwd=work)
     assert done.returncode == 2 and "--out is for --ray" in done.stderr
+    if importlib.util.find_spec("ray") is not None:   # checked before Ray starts
+        done = run_cli(["scan", "fake", "--ray", "--out", "a_file/rows.jsonl"], cwd=work, timeout=60)
+        assert done.returncode == 2 and "--out a_file/rows.jsonl: a_file is a file, not a folder" in done.stderr
     done = run_cli(["scan", "fake", "--dry-run", "--actors", "2", *FRAMES], cwd=work)
     assert done.returncode == 2 and "--actors, --dry-run is for --ray" in done.stderr
 
