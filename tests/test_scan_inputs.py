@@ -62,16 +62,18 @@ def test_every_input_gets_one_row_in_input_order(work, synthetic_videos):
     os.symlink("/nowhere/gone.mp4", d / "broken.mp4")
     os.symlink("self.mp4", d / "self.mp4")
     os.symlink("..", d / "sub" / "up")                    # d/sub/up -> d: would loop forever
+    os.mkfifo(d / "pipe.mp4")                             # opening it would wait for a writer
     done = run_cli(["scan", "real/dfl_Keanu_Reeves_0.mp4", "nope.mp4", "d", "--json", *FRAMES], cwd=work,
                    timeout=120)
     got = rows(done)
     assert [r["path"] for r in got] == ["real/dfl_Keanu_Reeves_0.mp4", "nope.mp4", "d/a.mp4", "d/broken.mp4",
-                                        "d/self.mp4", "d/sub/deeper/b.mp4"], done.stdout + done.stderr
+                                        "d/pipe.mp4", "d/self.mp4", "d/sub/deeper/b.mp4"], done.stdout + done.stderr
     by_path = {r["path"]: r for r in got}
     assert by_path["nope.mp4"]["error"] == "nope.mp4: no such file or folder"
     assert by_path["d/broken.mp4"]["status"] == "error"
     assert by_path["d/broken.mp4"]["error"] == "d/broken.mp4: broken symbolic link -> /nowhere/gone.mp4"
     assert by_path["d/self.mp4"]["error"] == "d/self.mp4: symbolic link loop -> self.mp4"
+    assert by_path["d/pipe.mp4"]["error"] == "d/pipe.mp4: not a regular file (a named pipe)"
     assert [by_path[p]["status"] for p in ("d/a.mp4", "d/sub/deeper/b.mp4")] == ["ok", "ok"]
     assert "d/sub/up: a folder link back to .." in done.stderr   # said, and not walked again
     assert done.returncode in (3, 5)

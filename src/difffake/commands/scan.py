@@ -26,7 +26,8 @@ EPILOG = """exit codes:
 inputs:
   every input gets one line, in the order given: a folder gives a line per media file
   (sorted; folder links followed unless they loop back), and a missing path, a folder
-  without media, a broken symbolic link or a named pipe gets an ERROR line with its reason.
+  without media, a broken symbolic link, a link loop or a named pipe gets an ERROR line
+  with its reason.
   A file name that starts with '-' needs `--` before it, or ./ : difffake scan -- -clip.mp4
 
 ids (video_id in --json and the report):
