@@ -24,7 +24,7 @@ def run_cli(args, cwd, home=None, tmpdir=None, timeout=180):
            "DIFFFAKE_NO_MALLOC_TUNING": "1", "HOME": str(home or cwd)}
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)
-    return subprocess.run([sys.executable, "-m", "difffake", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "difffake", *args], cwd=cwd, env=env, capture_output=True, check=False,
                           text=True, timeout=timeout)
 
 

@@ -37,5 +37,6 @@ def _dash_name(arg: str, parser) -> bool:
     """A '-…' argument that is no option of `parser` and is a path or has a media extension."""
     if not arg.startswith("-") or arg in ("-", "--") or arg.split("=", 1)[0] in parser._option_string_actions:
         return False
-    from ..faces.listing import media_extensions   # only on an error: keeps OpenCV out of --help
+    # imported only on an error: keeps OpenCV out of --help
+    from ..faces.listing import media_extensions
     return os.path.lexists(arg) or os.path.splitext(arg)[1].lower() in media_extensions()

@@ -24,9 +24,9 @@ import errno
 import logging
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 log = logging.getLogger("difffake.inputs")
 
@@ -59,7 +59,7 @@ class Listing:
 
 
 def media_extensions() -> frozenset:
-    from .video import MEDIA_EXTENSIONS   # lazily: video imports OpenCV
+    from .video import MEDIA_EXTENSIONS  # lazily: video imports OpenCV
     return frozenset(MEDIA_EXTENSIONS)
 
 
