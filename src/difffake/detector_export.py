@@ -29,8 +29,10 @@ def export_detector(directory, opset: int | None = None) -> dict:
     """Write <directory>/backbone.onnx and list it in model.json; returns the "onnx" record."""
     for module in ("torch", "onnx", "onnxruntime"):
         _require(module)
-    import onnxruntime
     import torch
+
+    from .third_party import onnxruntime as _ort
+    onnxruntime = _ort()
 
     from .backbone.model import Backbone
     from .backbone.onnx_engine import OnnxBackbone

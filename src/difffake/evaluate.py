@@ -549,9 +549,8 @@ def write_videos(items, scored: dict, out_dir) -> Path:
 
 def plot_rocs(subsets, items, scored: dict, out_dir, variant: str) -> list[Path]:
     """One PNG per dataset: a ROC curve per row (subset), for one scorer."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .third_party import pyplot
+    plt = pyplot()
     from sklearn.metrics import roc_auc_score, roc_curve
 
     scores, statuses = scored[variant]

@@ -33,7 +33,8 @@ class OnnxBackbone:
     engine = "onnx"
 
     def __init__(self, onnx_path, meta: dict, threads: int | None = None):
-        import onnxruntime as ort
+        from ..third_party import onnxruntime   # telemetry off: no device id under $HOME
+        ort = onnxruntime()
 
         opts = ort.SessionOptions()
         if threads:

@@ -39,6 +39,8 @@ def add_arguments(p) -> None:
     p.add_argument("--preset", choices=PRESETS, default="cpu", help="face settings preset")
     from .ray_runner import add_ray_arguments
     add_ray_arguments(p)
+    from .dash_names import explain_dash_names
+    explain_dash_names(p, NAME)   # `prepare -- -clip.mp4`
 
 
 @dataclass

@@ -49,6 +49,8 @@ def run_scan(args) -> int:
     if not args.out:
         print("difffake: error: scan --ray needs --out RESULTS.jsonl (or .parquet)", file=sys.stderr)
         return EXIT_USAGE
+    from ..output_paths import output_file
+    args.out = str(output_file(args.out, "--out", "results.jsonl"))   # before Ray starts (UsageError: exit 2)
     unsupported = [flag for flag, value in (("--report", args.report), ("--reference", args.reference),
                                             ("--json", args.json)) if value]
     if unsupported:

@@ -21,7 +21,20 @@ EPILOG = """exit codes:
   1  at least one file was judged fake (all were scored)
   3  at least one file could not be scored (unreadable, or no face); none judged fake
   5  at least one file judged fake AND at least one could not be scored
-  2  bad arguments; 4 unexpected failure"""
+  2  bad arguments (checked before any file is scanned: --report must be writable); 4 unexpected failure
+
+inputs:
+  every input gets one line, in the order given: a folder gives a line per media file
+  (sorted; folder links followed unless they loop back), and a missing path, a folder
+  without media, a broken symbolic link, a link loop or a named pipe gets an ERROR line
+  with its reason.
+  A file name that starts with '-' needs `--` before it, or ./ : difffake scan -- -clip.mp4
+
+ids (video_id in --json and the report):
+  a file given by name keeps the path as given; a file found in a folder is named by its
+  path inside that folder, prefixed, when several folders are given, by the folder's name
+  (`scan real fake`: real/x.mp4, fake/x.mp4; names that repeat take more of their path:
+  a/clips/x.mp4, b/clips/x.mp4). The same file given twice is scanned once."""
 
 
 def add_arguments(p) -> None:
@@ -32,7 +45,9 @@ def add_arguments(p) -> None:
     p.add_argument("--detector", default=None,
                    help="detector folder made by `difffake fit` (default: the one shipped with difffake)")
     p.add_argument("--json", action="store_true", help="one JSON object per file on stdout, as each finishes")
-    p.add_argument("--report", type=Path, default=None, help="write a self-contained HTML report here")
+    p.add_argument("--report", default=None, metavar="REPORT.html",   # a str: keeps a trailing /
+                   help="write a self-contained HTML report to this file (an existing folder, or a path "
+                        "ending in /, gets report.html inside it); checked before scanning")
     p.add_argument("--reference", type=Path, action="append", default=None,
                    help="a trusted photo or video of the person (a folder of photos works; repeat for "
                         "several): adds an identity check (same person or not) and a blind reference score")
@@ -47,6 +62,8 @@ def add_arguments(p) -> None:
                         "backbone's mean P(fake)); every score is reported either way")
     from .ray_runner import add_ray_arguments
     add_ray_arguments(p, out=True)
+    from .dash_names import explain_dash_names
+    explain_dash_names(p, NAME)
 
 
 def exit_code(results) -> int:
@@ -74,7 +91,8 @@ def _line(r) -> str:
         return (f"{r.verdict.upper():7s} {score}  {p}{ref}{others}faces {r.n_faces}/{r.n_frames}{people}  "
                 f"{t:.1f}s  {r.path}")
     label = {"error": "ERROR", "no_face": "NO FACE", "too_few_faces": "TOO FEW"}.get(r.status, r.status)
-    return f"{label:7s} {r.path}: {r.error}"
+    error = str(r.error)   # most reasons already start with the path: say it once
+    return f"{label:7s} {error if error.startswith(r.path + ':') else f'{r.path}: {error}'}"
 
 
 def _num(v) -> str:
@@ -91,6 +109,15 @@ def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=
         except Exception as exc:  # one odd file never stops the batch
             log.exception("%s: unexpected failure", path)
             yield _error_result(path, vid, f"{path}: unexpected {type(exc).__name__}: {exc}")
+
+
+def _in_input_order(entries, detector, reference_emb, **kwargs):
+    """A ScanResult per listed entry, in input order: an unusable entry is an error line in place."""
+    for e in entries:
+        if e.reason is not None:
+            yield _error_result(e.path, e.video_id, e.message)
+        else:
+            yield from scan_files(detector, [(e.path, e.video_id)], reference_emb, **kwargs)
 
 
 def _scan_one(detector, path, vid, reference_emb, keep_records, identity_reference=None):
@@ -111,9 +138,20 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..detector import Detector
-    from ..faces.video import collect_media
+    from ..faces.listing import list_inputs
+    from ..output_paths import output_file
 
-    jobs, problems = collect_media(args.inputs, explicit_id="path")
+    ray_only = [flag for flag, given in (("--out", args.out is not None), ("--actors", args.actors is not None),
+                                         ("--dry-run", args.dry_run)) if given]
+    if ray_only:   # without --ray they would be ignored: the scan would not do what was asked
+        print(f"difffake: error: {', '.join(ray_only)} is for --ray (without it, --json > RESULTS.jsonl "
+              f"writes the rows)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.report is not None:   # before any work: a scan must not end unable to write it
+        args.report = output_file(args.report, "--report", "report.html")
+    listing = list_inputs(args.inputs, ids="path")
+    for note in listing.notes:
+        print(f"difffake: warning: {note}", file=sys.stderr)
     detector = Detector.load(args.detector, device=args.device, engine=args.engine)
     if args.score is not None:
         detector.check_basis(args.score)   # DetectorFileError (exit 2) when the folder cannot
@@ -145,12 +183,10 @@ def run(args) -> int:
             import numpy as np
             reference_emb = np.concatenate([detector.embed_record(r) for r in identity_ref.records])
 
-    results = [_error_result(p["path"], p["id"], p["reason"]) for p in problems]
-    for r in results:
-        print(json.dumps(r.to_dict()) if args.json else _line(r), flush=True)
-    bar = tqdm(total=len(jobs), desc="scanning", unit="file", disable=None, file=sys.stderr)
-    stream = scan_files(detector, jobs, reference_emb,
-                        keep_records=args.report is not None, identity_reference=identity_ref)
+    results = []
+    bar = tqdm(total=len(listing.entries), desc="scanning", unit="file", disable=None, file=sys.stderr)
+    stream = _in_input_order(listing.entries, detector, reference_emb,
+                             keep_records=args.report is not None, identity_reference=identity_ref)
     for result in stream:
         results.append(result)
         bar.update(1)
@@ -160,8 +196,11 @@ def run(args) -> int:
 
     if args.report is not None:
         from ..report import write_report
-        write_report(args.report, results, detector, reference=args.reference)
-        print(f"report written to {args.report}", file=sys.stderr)
+        try:
+            write_report(args.report, results, detector, reference=args.reference)
+            print(f"report written to {args.report}", file=sys.stderr)
+        except OSError as exc:   # checked before scanning; if it fails now, keep the verdicts' code
+            print(f"difffake: error: report not written: {args.report}: {exc.strerror or exc}", file=sys.stderr)
     if not results:
         print("difffake: error: no video or image files found in the inputs", file=sys.stderr)
         return EXIT_INPUT_ERROR

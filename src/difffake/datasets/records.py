@@ -5,6 +5,7 @@ A record never holds decoded media: readers only walk folders and read lists.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -46,7 +47,11 @@ class VideoRecord:
 
 
 def relative_id(path: Path, root: Path) -> str:
-    return path.resolve().relative_to(root.resolve()).as_posix()
+    # by name first: a file that is a link to elsewhere keeps the name it has in the dataset
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return path.resolve().relative_to(root.resolve()).as_posix()
 
 
 def require_dir(path: Path, what: str) -> Path:
@@ -84,8 +89,20 @@ def normalise_split(value, source) -> str | None:
 
 
 def media_files(folder: Path, extensions=MEDIA_EXTENSIONS, recursive: bool = False) -> list[Path]:
-    pattern = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in extensions)
+    """Media files in `folder` (sorted; folder links followed unless they loop back).
+    A broken link or a named pipe is logged by name and left out, never skipped unsaid."""
+    from ..faces.listing import walk_media
+
+    notes: list[str] = []
+    paths = []
+    for path, reason in walk_media(folder, notes, extensions, recursive):
+        if reason is None:
+            paths.append(path)
+        else:
+            log.warning("%s: %s; left out of the dataset", path, reason)
+    for note in notes:
+        log.warning("%s", note)
+    return sorted(paths)
 
 
 def finish(records: Iterable[VideoRecord], source, split: str | None = None) -> list[VideoRecord]:

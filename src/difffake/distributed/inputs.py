@@ -14,8 +14,15 @@ from typing import Iterator
 from ..faces.video import MEDIA_EXTENSIONS
 
 
-def iter_inputs(inputs) -> Iterator[tuple[str, str, str | None]]:
-    """(path, id, problem) per input file; problem is None or why the input is unusable."""
+def iter_inputs(inputs, prefix_folders: bool = False) -> Iterator[tuple[str, str, str | None]]:
+    """(path, id, problem) per input file; problem is None or why the input is unusable.
+
+    prefix_folders (scan): with several folders, ids start with the folder's name (the
+    rule of difffake.faces.listing), so `real/x.mp4` and `fake/x.mp4` are two rows."""
+    prefixes = {}
+    if prefix_folders:
+        from ..faces.listing import folder_prefixes
+        prefixes = folder_prefixes([r for r in map(str, inputs) if not r.startswith("@") and os.path.isdir(r)])
     for raw in inputs:
         raw = str(raw)
         if raw.startswith("@"):
@@ -24,9 +31,10 @@ def iter_inputs(inputs) -> Iterator[tuple[str, str, str | None]]:
         root = Path(raw)
         if root.is_dir():
             found = False
+            prefix = prefixes.get(os.path.abspath(raw))
             for path, vid in _walk(root):
                 found = True
-                yield str(path), vid, None
+                yield str(path), f"{prefix}/{vid}" if prefix else vid, None
             if not found:
                 yield str(root), raw, "no video or image files in this folder"
         elif root.exists():

@@ -101,7 +101,7 @@ def ray_scan(inputs, out, detector_dir=None, frames: int | None = None, address:
     device = "cuda" if options.get("num_gpus") else "cpu"
     args = (str(detector_dir) if detector_dir else None, frames, device, 1, dry_run)
     make = lambda i: remote.options(name=f"{prefix}-{i}").remote(*args)   # noqa: E731
-    summary = _run(ray, make, iter_inputs(inputs), count_inputs(inputs), out, n, "ray scan", retries,
+    summary = _run(ray, make, iter_inputs(inputs, prefix_folders=True), count_inputs(inputs), out, n, "ray scan", retries,
                    max_in_flight, progress_every)
     summary.update(verdicts(out), gpus=gpus)
     return summary

@@ -9,6 +9,7 @@ without holding 32 full frames in memory; `sample_frames` collects them.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Iterator
 
@@ -16,6 +17,8 @@ import cv2
 import numpy as np
 
 from ..errors import MediaError
+
+log = logging.getLogger("difffake.faces")
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_EXTENSIONS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"}
@@ -26,35 +29,16 @@ MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS | GIF_EXTENSIONS
 def collect_media(inputs, explicit_id: str = "name") -> tuple[list[tuple[str, str]], list[dict]]:
     """(path, video id) of every media file in `inputs`, and problems (dicts id, path, reason).
 
-    A folder is walked (sorted, media extensions only): id = path relative to the
-    folder (posix). An explicit file is tried whatever its extension: id = its
-    name (explicit_id="name") or the path as given ("path"). Missing inputs,
-    folders without media and duplicate ids (the first is kept) are problems.
+    The listing and its id rules are difffake.faces.listing (explicit_id is its `ids`):
+    a folder is walked (sorted, media extensions only); missing inputs, folders
+    without media, broken links and duplicate store ids are problems.
     """
-    if explicit_id not in ("name", "path"):
-        raise ValueError(f"explicit_id must be 'name' or 'path', not {explicit_id!r}")
-    jobs, problems, seen = [], [], {}
-    for raw in inputs:
-        root = Path(raw)
-        own_id = root.name if explicit_id == "name" else str(raw)
-        if root.is_dir():
-            found = [(p, p.relative_to(root).as_posix()) for p in sorted(root.rglob("*"))
-                     if p.is_file() and p.suffix.lower() in MEDIA_EXTENSIONS]
-            if not found:
-                problems.append(dict(id=own_id, path=str(root), reason="no video or image files in this folder"))
-        elif root.exists():
-            found = [(root, own_id)]
-        else:
-            problems.append(dict(id=own_id, path=str(raw), reason="no such file or folder"))
-            continue
-        for path, vid in found:
-            if vid in seen:   # two files under one id would overwrite each other's results
-                problems.append(dict(id=vid, path=str(path),
-                                     reason=f"duplicate id (also {seen[vid]}); give it another root"))
-                continue
-            seen[vid] = str(path)
-            jobs.append((str(path), vid))
-    return jobs, problems
+    from .listing import list_inputs
+
+    listing = list_inputs(inputs, ids=explicit_id)
+    for note in listing.notes:
+        log.warning("%s", note)
+    return listing.jobs, [dict(id=e.video_id, path=e.path, reason=e.reason) for e in listing.problems]
 
 
 def media_kind(path) -> str:

@@ -33,9 +33,8 @@ def _crop_png(rgb: np.ndarray, size: int = 96) -> bytes:
 
 def curve_png(r) -> bytes:
     """Identity distance per frame against time (s), with the cut(s)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..third_party import pyplot
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(8, 2.6))
     t, d = np.asarray(r.identity_frame_times, float), np.asarray(r.identity_frame_distances, float)

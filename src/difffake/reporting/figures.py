@@ -21,10 +21,8 @@ def _figure_png(fig) -> bytes:
 
 
 def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    from ..third_party import pyplot   # Agg, and no config or font cache under $HOME
+    return pyplot()
 
 
 def timeline_png(result, fps: float | None) -> bytes:
