@@ -202,9 +202,10 @@ class FaceStore:
 
     @staticmethod
     def _read(path: Path, video_id: str, with_crops: bool) -> FaceRecord:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("a single .npy array, not an .npz archive")
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not an .npz archive")
+        with data:
             arrays = {k: data[k] for k in data.files if not k.startswith("crop_")}
             meta = check_arrays(arrays)
             has_face = arrays["has_face"]
