@@ -150,6 +150,7 @@ def _rewrite(path, **changes):
     ({"boxes": None}, "missing arrays boxes"),
     ({"meta": np.array("[1, 2]")}, "meta must be a JSON object"),
     ({"meta": np.array(json.dumps({"video_id": 5}))}, "video_id must be a string"),
+    ({"meta": np.array(json.dumps({"source": 7}))}, "source must be a string"),
 ])
 def test_inconsistent_entry_is_refused_naming_the_file(store, changes, reason):
     path = store.save(record("v.mp4"))

@@ -60,16 +60,19 @@ def _check_record(rec, with_crops: bool) -> None:
 
 
 def _load_entry(blob: bytes) -> None:
-    from difffake.faces.store import FaceStore
+    from difffake.faces.store import FaceStore, made_from
 
     store_dir = _root() / "store"
     (store_dir / "faces" / (ENTRY + ".npz")).write_bytes(blob)
     store = FaceStore(store_dir)
     for with_crops in (False, True):
         try:
-            _check_record(store.load(ENTRY, with_crops=with_crops), with_crops)
+            rec = store.load(ENTRY, with_crops=with_crops)
         except DifffakeError:
-            pass
+            continue
+        _check_record(rec, with_crops)
+        # the reuse rule of a resumed `prepare` must decide, not raise
+        assert made_from(rec.meta.get("source"), _root() / "media.bin") in (True, False)
 
 
 def _open_settings(blob: bytes) -> None:

@@ -57,23 +57,27 @@ def collect_jobs(inputs) -> tuple[list[Job], list[dict]]:
     return [Job(path, vid) for path, vid in found], problems
 
 
-def reusable(store, job: Job) -> bool:
+def reusable(store, job: Job, quiet: bool = False) -> bool:
     """True when the store holds job.video_id extracted from the same file as job.path.
 
     An entry made from another file (same id, another root) must not be reused:
     its crops are another video's.
     """
+    from ..faces.store import made_from
+
     if not store.has(job.video_id):
         return False
     try:
         source = store.load(job.video_id, with_crops=False).meta.get("source")
     except Exception as exc:   # a damaged entry is remade, not fatal to the batch
-        log.warning("%s: store entry %r unreadable (%s); extracting again", job.path, job.video_id, exc)
+        if not quiet:
+            log.warning("%s: store entry %r unreadable (%s); extracting again", job.path, job.video_id, exc)
         return False
-    if source and Path(source).resolve() == Path(job.path).resolve():
+    if made_from(source, job.path):
         return True
-    log.warning("%s: store entry %r was made from %s, not this file; extracting again",
-                job.path, job.video_id, source or "an unknown file")
+    if not quiet:
+        log.warning("%s: store entry %r was made from %s, not this file; extracting again",
+                    job.path, job.video_id, source or "an unknown file")
     return False
 
 
@@ -105,7 +109,7 @@ def _process(job: Job, wait: bool = False) -> dict:
     except Timeout:
         return {**out, "held": True}
     try:
-        if reusable(store, job):   # another run wrote it after this one listed its work
+        if reusable(store, job, quiet=True):   # another run wrote it after this one listed its work
             rec = store.load(job.video_id, with_crops=False)
             return {**out, "ok": True, "by_other": True, "frames": rec.num_frames, "faces": rec.num_faces}
         record = extract_faces(job.path, _STATE["cfg"], _STATE["detector"], video_id=job.video_id)

@@ -231,6 +231,19 @@ class FaceStore:
         return len(self.ids())
 
 
+def made_from(source, path) -> bool:
+    """Whether an entry's meta["source"] names the file `path` (the rule for reusing an entry).
+
+    A source that is no usable path (empty, a NUL byte, too long) names no file: the entry is remade.
+    """
+    if not isinstance(source, str) or not source:
+        return False
+    try:
+        return Path(source).resolve() == Path(path).resolve()
+    except (OSError, ValueError, RuntimeError):   # RuntimeError: a symlink loop on older Pythons
+        return False
+
+
 # Face settings added after stores existed, with the value that the entries of a
 # store made before them were in effect made with (the stored file is not changed).
 LEGACY_SETTINGS = {"fallback": "none", "split_identity": False}

@@ -42,6 +42,7 @@ def check_arrays(arrays: dict) -> dict:
     meta = json.loads(str(arrays["meta"]))
     if not isinstance(meta, dict):
         raise ValueError(f"meta must be a JSON object, not {type(meta).__name__}")
-    if not isinstance(meta.get("video_id", ""), str):
-        raise ValueError("meta.video_id must be a string")
+    for key in ("video_id", "source"):   # `prepare` compares source as a path to decide reuse
+        if not isinstance(meta.get(key, ""), str):
+            raise ValueError(f"meta.{key} must be a string")
     return meta
