@@ -142,6 +142,7 @@ class FaceStore:
     def _read_settings(path: Path) -> dict:
         try:
             stored = json.loads(path.read_text())
+            json.dumps(stored)   # compared and shown later: nesting too deep to write back is damage
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise FileError(path, f"face store settings unreadable ({type(exc).__name__}: {exc})") from exc
         if not isinstance(stored, dict):
