@@ -28,24 +28,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from filelock import FileLock
-
 LOCKS = ".locks"
 
 
-def _lock(path: Path) -> FileLock:
+def _lock(path: Path):
+    # imported here: readers (scan, fit) never take a lock, and filelock costs ~70 ms to import
+    from filelock import FileLock
+
     path.parent.mkdir(parents=True, exist_ok=True)
     # One lock object per file in a process (is_singleton), re-entrant across threads:
     # `prepare` holds an entry's lock and FaceStore.save takes it again.
     return FileLock(path, is_singleton=True, thread_local=False)
 
 
-def entry_lock(root, video_id: str) -> FileLock:
+def entry_lock(root, video_id: str):
     """The lock of one store entry (held while it is extracted and written)."""
     return _lock(Path(root) / LOCKS / "faces" / (video_id + ".lock"))
 
 
-def store_lock(root, name: str) -> FileLock:
+def store_lock(root, name: str):
     """A lock guarding one store-wide file (settings.json, failures.json)."""
     return _lock(Path(root) / LOCKS / (name + ".lock"))
 
