@@ -32,7 +32,11 @@ def _root() -> Path:
     """One temporary store per process, refilled for each input (fast)."""
     global _ROOT
     if _ROOT is None:
+        import atexit
+        import shutil
+
         _ROOT = Path(tempfile.mkdtemp(prefix="fuzz_face_store_"))
+        atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
         (_ROOT / "store" / "faces").mkdir(parents=True)
         (_ROOT / "store" / "settings.json").write_text(json.dumps(_settings()))
         (_ROOT / "media.bin").write_bytes(b"some video bytes")
