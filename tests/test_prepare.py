@@ -198,11 +198,24 @@ def test_entry_from_another_file_is_extracted_again(dataset, tmp_path, astronaut
 
 
 def test_failures_file_written_atomically(dataset, tmp_path, monkeypatch):
-    import difffake.commands.prepare as prep
+    import difffake.faces.store_locks as locks
 
     calls = []
-    real = prep.atomic_write_text
-    monkeypatch.setattr(prep, "atomic_write_text", lambda path, text: (calls.append(path), real(path, text)))
+    real = locks.replace_locked
+    monkeypatch.setattr(locks, "replace_locked", lambda path, writer: (calls.append(path), real(path, writer)))
     main(["prepare", str(dataset / "bad" / "empty.mp4"), "--store", str(tmp_path / "s")])
     assert calls == [tmp_path / "s" / "failures.json"]
-    assert not list((tmp_path / "s").glob("*.tmp"))
+    assert not list((tmp_path / "s").glob("*.tmp")) and not list((tmp_path / "s").glob(".*.tmp"))
+
+
+def test_entry_with_an_unusable_source_is_extracted_again(dataset, tmp_path):
+    """meta.source holding a NUL byte made `prepare` die on Path.resolve (exit 4) while listing its work."""
+    store_dir = tmp_path / "store"
+    photo = dataset / "sub" / "photo.jpg"
+    assert main(["prepare", str(photo), "--store", str(store_dir)]) == EXIT_OK
+    store = FaceStore(store_dir)
+    rec = store.load("photo.jpg")
+    rec.meta["source"] = "/no\x00where"
+    store.save(rec)
+    assert main(["prepare", str(photo), "--store", str(store_dir)]) == EXIT_OK
+    assert FaceStore(store_dir).load("photo.jpg").meta["source"] == str(photo.resolve())

@@ -125,3 +125,111 @@ def test_atomic_writes_get_ordinary_file_modes(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask   # readable by others once installed
+
+
+# -- damaged entries the fuzzer (scripts/fuzz/targets/face_store.py) found accepted before --
+def _rewrite(path, **changes):
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        else:
+            arrays[key] = value
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+@pytest.mark.parametrize("changes, reason", [
+    ({"landmarks": np.zeros((2, 68, 2), np.float32)}, "landmarks has shape"),
+    ({"scores": np.zeros(5, np.float32)}, "scores has shape"),
+    ({"frame_indices": np.array(3)}, "frame_indices has shape"),
+    ({"frame_size": np.zeros(3, np.int64)}, "frame_size has shape"),
+    ({"has_face": np.ones(3, np.float32)}, "has_face must be a 1-d bool"),
+    ({"segment": np.zeros(2, np.int64)}, "segment has shape"),
+    ({"boxes": None}, "missing arrays boxes"),
+    ({"meta": np.array("[1, 2]")}, "meta must be a JSON object"),
+    ({"meta": np.array(json.dumps({"video_id": 5}))}, "video_id must be a string"),
+    ({"meta": np.array(json.dumps({"source": 7}))}, "source must be a string"),
+])
+def test_inconsistent_entry_is_refused_naming_the_file(store, changes, reason):
+    path = store.save(record("v.mp4"))
+    _rewrite(path, **changes)
+    for with_crops in (False, True):
+        with pytest.raises(FileError, match=reason) as info:
+            store.load("v.mp4", with_crops=with_crops)
+        assert info.value.path == str(path) and "re-run `difffake prepare`" in str(info.value)
+
+
+def test_missing_or_oversized_crop_is_refused(store):
+    import struct
+    path = store.save(record("c.mp4"))
+    _rewrite(path, crop_1=None)
+    assert store.load("c.mp4", with_crops=False).num_faces == 3
+    with pytest.raises(FileError, match="crop_1 missing"):
+        store.load("c.mp4")
+    # A PNG header claiming 60000 x 60000 pixels is refused before OpenCV allocates 10 GB.
+    png = bytearray(np.load(path)["crop_0"].tobytes())
+    png[16:24] = struct.pack(">II", 60000, 60000)
+    _rewrite(path, crop_1=np.frombuffer(bytes(png), np.uint8))
+    with pytest.raises(FileError, match="claims 60000x60000"):
+        store.load("c.mp4")
+
+
+def test_a_single_npy_or_truncated_archive_is_a_file_error(store):
+    path = store.save(record("n.mp4"))
+    full = path.read_bytes()
+    with open(path, "wb") as fh:
+        np.save(fh, np.arange(3))
+    with pytest.raises(FileError, match="not an .npz archive"):
+        store.load("n.mp4")
+    path.write_bytes(full[: len(full) // 2])
+    with pytest.raises(FileError, match="not a complete .npz archive"):
+        store.load("n.mp4")
+
+
+@pytest.mark.parametrize("text", ["[" * 100000, "[1, 2]", "\xff\xfe"])
+def test_damaged_settings_are_a_file_error(tmp_path, text):
+    root = tmp_path / "s"
+    root.mkdir()
+    (root / "settings.json").write_bytes(text.encode("latin-1"))
+    for settings in (None, {"num_frames": 3}):
+        with pytest.raises(FileError, match="settings.json"):
+            FaceStore(root, settings)
+
+
+def test_not_a_store_is_a_file_error_naming_it(tmp_path, capsys):
+    from difffake.cli import main
+    with pytest.raises(FileError, match="not a face store") as info:
+        FaceStore(tmp_path / "nothing")
+    assert isinstance(info.value, FileNotFoundError) and info.value.path == str(tmp_path / "nothing")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "settings.json").write_text("{ nope")
+    assert main(["faces", str(bad), "--out", str(tmp_path / "x.png")]) == 2   # not exit 4 with a traceback
+    err = capsys.readouterr().err
+    assert str(bad / "settings.json") in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("memo", ["[]", "5", '{"a": 3}', '{"a": "short"}', "[" * 100000])
+def test_a_damaged_content_cache_memo_costs_only_rehashing(tmp_path, memo):
+    from difffake.faces.content_cache import ContentCache, file_sha256
+    media = tmp_path / "v.mp4"
+    media.write_bytes(b"video bytes")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "hashes.json").write_text(memo)
+    digest = file_sha256(media)
+    assert ContentCache(tmp_path / "cache", {"num_frames": 3}).key(media) == f"{digest[:2]}/{digest}"
+
+
+CRASHES = Path(__file__).resolve().parent / "fuzz_crashes" / "face_store"
+
+
+@pytest.mark.parametrize("crash", sorted(CRASHES.iterdir()) if CRASHES.is_dir() else [], ids=lambda p: p.name)
+def test_face_store_fuzz_crashes_stay_fixed(crash):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "fuzz_face_store", Path(__file__).resolve().parents[1] / "scripts" / "fuzz" / "targets" / "face_store.py")
+    target = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(target)
+    target.one_input(crash.read_bytes())   # only DifffakeError may escape, and none does

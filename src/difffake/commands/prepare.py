@@ -1,12 +1,15 @@
 """`difffake prepare`: fill a FaceStore with face crops + landmarks of videos and photos.
 
 Resumable (finished videos are skipped; entries are written atomically), one
-bad file never stops the batch. Exit codes: 0 all inputs done; 2 bad arguments
+bad file never stops the batch. Two runs on one store split the work: each entry
+is extracted under its own lock, a run leaves entries another run holds to it and
+waits for them at the end (faces/store_locks.py). Exit codes: 0 all inputs done; 2 bad arguments
 or a store made with other settings; 3 some inputs failed (listed on stderr
 and in STORE/failures.json), the others were stored.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import multiprocessing as mp
@@ -17,7 +20,6 @@ from pathlib import Path
 
 from ..config import PRESETS, FaceConfig, preset
 from ..errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, MediaError, SettingsMismatch
-from ..fileio import atomic_write_text
 
 NAME = "prepare"
 HELP = "detect faces in videos/photos and cache crops + 68 landmarks in a face store"
@@ -57,23 +59,27 @@ def collect_jobs(inputs) -> tuple[list[Job], list[dict]]:
     return [Job(path, vid) for path, vid in found], problems
 
 
-def reusable(store, job: Job) -> bool:
+def reusable(store, job: Job, quiet: bool = False) -> bool:
     """True when the store holds job.video_id extracted from the same file as job.path.
 
     An entry made from another file (same id, another root) must not be reused:
     its crops are another video's.
     """
+    from ..faces.store import made_from
+
     if not store.has(job.video_id):
         return False
     try:
         source = store.load(job.video_id, with_crops=False).meta.get("source")
     except Exception as exc:   # a damaged entry is remade, not fatal to the batch
-        log.warning("%s: store entry %r unreadable (%s); extracting again", job.path, job.video_id, exc)
+        if not quiet:
+            log.warning("%s: store entry %r unreadable (%s); extracting again", job.path, job.video_id, exc)
         return False
-    if source and Path(source).resolve() == Path(job.path).resolve():
+    if made_from(source, job.path):
         return True
-    log.warning("%s: store entry %r was made from %s, not this file; extracting again",
-                job.path, job.video_id, source or "an unknown file")
+    if not quiet:
+        log.warning("%s: store entry %r was made from %s, not this file; extracting again",
+                    job.path, job.video_id, source or "an unknown file")
     return False
 
 
@@ -89,22 +95,37 @@ def _init_worker(store_root: str, cfg_dict: dict, detector=None) -> None:
     _STATE.update(cfg=cfg, detector=detector or detector_for(cfg), store=FaceStore(store_root))
 
 
-def _process(job: Job) -> dict:
+def _process(job: Job, wait: bool = False) -> dict:
+    """Extract and store one job under its entry lock. Without `wait`, an entry that
+    another run holds is left to it: the result says held=True."""
+    from filelock import Timeout
+
     from ..faces.pipeline import extract_faces
 
     t0 = time.perf_counter()
     out = dict(id=job.video_id, path=job.path, ok=False, frames=0, faces=0)
+    store = _STATE["store"]
+    lock = store.entry_lock(job.video_id)
     try:
+        lock.acquire(timeout=-1 if wait else 0)
+    except Timeout:
+        return {**out, "held": True}
+    try:
+        if reusable(store, job, quiet=True):   # another run wrote it after this one listed its work
+            rec = store.load(job.video_id, with_crops=False)
+            return {**out, "ok": True, "by_other": True, "frames": rec.num_frames, "faces": rec.num_faces}
         record = extract_faces(job.path, _STATE["cfg"], _STATE["detector"], video_id=job.video_id)
         # absolute, so `reusable` can compare it from any working directory
         record.meta["source"] = str(Path(job.path).resolve())
         record.meta.pop("seconds", None)   # a timing differs run to run: entries stay byte-identical
-        _STATE["store"].save(record)
+        store.save(record)
         out.update(ok=True, frames=record.num_frames, faces=record.num_faces)
     except MediaError as exc:
         out["reason"] = exc.reason
     except Exception as exc:  # recorded as this file's failure; the batch goes on
         out["reason"] = f"unexpected {type(exc).__name__}: {exc}"
+    finally:
+        lock.release()
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out
 
@@ -133,7 +154,6 @@ def prepare_jobs(jobs: list[Job], store_root, cfg: FaceConfig, workers: int = 1,
     store = FaceStore(store_root, store_settings(cfg))
     failures = list(problems)
     todo = [j for j in jobs if not reusable(store, j)]
-    results = []
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), desc=desc, unit="video", disable=None if progress is None else not progress,
                file=sys.stderr)
@@ -141,37 +161,57 @@ def prepare_jobs(jobs: list[Job], store_root, cfg: FaceConfig, workers: int = 1,
     if workers <= 1 or len(todo) <= 1:
         if todo:   # no detector is loaded when everything is stored already
             _init_worker(*init_args, detector=detector)
-        for job in todo:
-            results.append(_process(job))
-            bar.update()
+        results = _two_passes(todo, lambda batch, wait: map(functools.partial(_process, wait=wait), batch),
+                              bar, store.root)
     else:
         ctx = mp.get_context("spawn")
         with ctx.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=init_args) as pool:
-            for res in pool.imap_unordered(_process, todo):
-                results.append(res)
-                bar.update()
+            results = _two_passes(
+                todo, lambda batch, wait: pool.imap_unordered(functools.partial(_process, wait=wait), batch),
+                bar, store.root)
     bar.close()
     seconds = time.perf_counter() - t0
     failures += [dict(id=r["id"], path=r["path"], reason=r["reason"]) for r in results if not r["ok"]]
-    done = [r for r in results if r["ok"]]
+    by_other = sum(1 for r in results if r.get("by_other"))
+    done = [r for r in results if r["ok"] and not r.get("by_other")]
     summary = dict(
-        inputs=len(jobs) + len(problems), skipped_existing=len(jobs) - len(todo), processed=len(done),
+        inputs=len(jobs) + len(problems), skipped_existing=len(jobs) - len(todo) + by_other, processed=len(done),
         failed=len(failures), frames=sum(r["frames"] for r in done),
         frames_with_face=sum(r["faces"] for r in done),
         videos_without_face=[r["id"] for r in done if r["faces"] == 0],
         seconds=round(seconds, 2), workers=workers, failures=failures)
     summary["frames_per_second"] = round(summary["frames"] / seconds, 2) if seconds > 0 else 0.0
-    _write_failures(store.root, failures, ok_ids={r["id"] for r in done})
+    _write_failures(store.root, failures, ok_ids={r["id"] for r in results if r["ok"]})
     return summary
 
 
+def _two_passes(todo: list[Job], run_jobs, bar, root) -> list[dict]:
+    """Every job once without waiting; then the ones another run held, waiting for their locks."""
+    results, held = [], []
+    for res in run_jobs(todo, False):
+        (held if res.get("held") else results).append(res)
+        bar.update(0 if res.get("held") else 1)
+    if held:
+        log.info("%s: %d entries are being written by another prepare run; waiting for them", root, len(held))
+        by_id = {j.video_id: j for j in todo}
+        for res in run_jobs([by_id[r["id"]] for r in held], True):
+            results.append(res)
+            bar.update()
+    return results
+
+
 def _write_failures(root: Path, new: list[dict], ok_ids: set) -> None:
-    # Keep earlier runs' failures unless the file has since succeeded.
+    # Keep earlier runs' failures unless the file has since succeeded; under a lock, so
+    # two runs on one store do not drop each other's lines.
+    from ..faces.store_locks import replace_locked, store_lock
+
     path = root / FAILURES
-    old = json.loads(path.read_text()) if path.exists() else []
-    merged = {f["id"]: f for f in old if f["id"] not in ok_ids}
-    merged.update({f["id"]: f for f in new})
-    atomic_write_text(path, json.dumps(sorted(merged.values(), key=lambda f: f["id"]), indent=1))
+    with store_lock(root, "failures"):
+        old = json.loads(path.read_text()) if path.exists() else []
+        merged = {f["id"]: f for f in old if f["id"] not in ok_ids}
+        merged.update({f["id"]: f for f in new})
+        text = json.dumps(sorted(merged.values(), key=lambda f: f["id"]), indent=1)
+        replace_locked(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def run(args) -> int:

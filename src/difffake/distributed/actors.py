@@ -113,12 +113,17 @@ def prepare_one(store, cfg, detector, path: str, video_id: str) -> dict:
     """Extract and store one file's faces exactly as `difffake prepare` does."""
     from ..faces.pipeline import extract_faces
 
+    from .workflows import _stored_from   # the driver's reuse rule, checked again under the lock
+
     t0 = time.perf_counter()
     try:
-        record = extract_faces(path, cfg, detector, video_id=video_id)
-        record.meta["source"] = str(Path(path).resolve())   # as prepare records it
-        record.meta.pop("seconds", None)   # as prepare: the timing is in the row, not the entry
-        store.save(record)
+        with store.entry_lock(video_id):   # as prepare: a local run on the same store skips it meanwhile
+            if (row := _stored_from(store, path, video_id)) is not None:   # written while this waited
+                return row
+            record = extract_faces(path, cfg, detector, video_id=video_id)
+            record.meta["source"] = str(Path(path).resolve())   # as prepare records it
+            record.meta.pop("seconds", None)   # as prepare: the timing is in the row, not the entry
+            store.save(record)
     except MediaError as exc:
         return error_row(path, video_id, f"{path}: {exc.reason}")
     except Exception as exc:

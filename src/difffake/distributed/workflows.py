@@ -127,7 +127,9 @@ def _stored_from(store, path: str, video_id: str):
         meta = store.load(video_id, with_crops=False).meta
     except Exception:   # a damaged entry is remade by an actor
         return None
-    if meta.get("source") and Path(meta["source"]).resolve() == Path(path).resolve():
+    from ..faces.store import made_from
+
+    if made_from(meta.get("source"), path):
         return {"id": video_id, "path": path, "status": "ok", "reason": "already in the store", "attempts": 0}
     return None
 

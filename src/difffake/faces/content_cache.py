@@ -40,15 +40,23 @@ def file_sha256(path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _read_memo(path: Path) -> dict:
+    """The (path, size, mtime) -> sha256 memo; a damaged one only costs re-hashing."""
+    try:
+        memo = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(memo, dict):
+        return {}
+    return {k: v for k, v in memo.items() if isinstance(v, str) and len(v) == 64}
+
+
 class ContentCache:
     def __init__(self, root, settings: dict):
         self.root = Path(root)
         self.store = FaceStore(self.root / settings_key(settings), settings)
         self._memo_path = self.root / "hashes.json"
-        try:
-            self._memo = json.loads(self._memo_path.read_text()) if self._memo_path.exists() else {}
-        except (OSError, ValueError):   # a damaged memo only costs re-hashing
-            self._memo = {}
+        self._memo = _read_memo(self._memo_path)
         self._dirty = False
 
     def key(self, path) -> str | None:

@@ -18,10 +18,16 @@ Each .npz holds (F = sampled frames, allow_pickle never needed):
 
 Writes go to a temporary file that is renamed into place, so a killed
 `prepare` never leaves a half-written entry; finished entries are skipped.
+Several writers may share a store: settings.json is created exactly once and each
+entry is written under its own lock (faces/store_locks.py says what holds).
+An entry that is damaged or inconsistent (wrong shapes, missing crops) is refused
+with a FileError naming its file, never half-trusted.
 """
 from __future__ import annotations
 
 import json
+import struct
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +35,12 @@ import cv2
 import numpy as np
 
 from ..errors import FileError, SettingsMismatch
-from ..fileio import atomic_write_bytes, atomic_write_with
+from . import store_locks
+from .store_entry import check_arrays
+
+
+class NotAFaceStore(FileError, FileNotFoundError):
+    """A folder without settings.json (a FileNotFoundError too, as callers caught before)."""
 
 
 @dataclass
@@ -71,7 +82,19 @@ def _encode_png(rgb: np.ndarray) -> np.ndarray:
     return buf.reshape(-1)
 
 
+# Crops are at most FaceConfig.store_max_side on a side; a PNG header claiming far more
+# is damage, and decoding it would allocate gigabytes.
+MAX_CROP_PIXELS = 4096 * 4096
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
 def _decode_png(buf: np.ndarray) -> np.ndarray:
+    head = bytes(buf[:24])
+    if len(head) < 24 or not head.startswith(PNG_SIGNATURE):
+        raise ValueError("crop is not a PNG")
+    width, height = struct.unpack(">II", head[16:24])
+    if width * height > MAX_CROP_PIXELS:
+        raise ValueError(f"crop PNG claims {width}x{height} pixels")
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if bgr is None:   # imdecode signals corrupt data with None, not an exception
         raise ValueError("PNG crop could not be decoded")
@@ -90,28 +113,45 @@ class FaceStore:
     SETTINGS = "settings.json"
 
     def __init__(self, root, settings: dict | None = None):
-        """Open a store. With `settings`, create it or check they match the stored ones."""
+        """Open a store. With `settings`, create it or check they match the stored ones.
+
+        Of several processes creating one store at once with different settings, exactly
+        one creates it; the others get SettingsMismatch naming the store.
+        """
         self.root = Path(root)
         path = self.root / self.SETTINGS
-        if path.exists():
-            try:
-                stored = json.loads(path.read_text())
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise FileError(path, f"face store settings unreadable ({exc})") from exc
-            if not isinstance(stored, dict):
-                raise FileError(path, f"face store settings must be a JSON object, not {type(stored).__name__}")
-            stored = with_legacy(stored)
-            if settings is not None and _comparable(stored) != _comparable(settings):
-                raise SettingsMismatch(
-                    f"{self.root}: face store was made with settings {stored}, "
-                    f"not {settings}; use another --store or the same settings")
-            self.settings = stored
-        elif settings is not None:
+        leftover = store_locks.temp_for(path)   # from a creator killed between link and unlink
+        if settings is not None and (not path.exists() or leftover.exists()):
             self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(path, json.dumps(settings, indent=2, sort_keys=True).encode())
-            self.settings = dict(settings)
-        else:
-            raise FileNotFoundError(f"{self.root}: not a face store (no {self.SETTINGS})")
+            data = json.dumps(settings, indent=2, sort_keys=True).encode()
+            with store_locks.store_lock(self.root, "settings"):
+                if path.exists():
+                    leftover.unlink(missing_ok=True)
+                else:
+                    store_locks.create_exclusive(path, data)
+        if not path.exists():
+            raise NotAFaceStore(self.root, f"not a face store (no {self.SETTINGS})")
+        stored = self._read_settings(path)
+        if settings is not None and _comparable(stored) != _comparable(settings):
+            raise SettingsMismatch(
+                f"{self.root}: face store was made with settings {stored}, "
+                f"not {settings}; use another --store or the same settings")
+        self.settings = stored
+
+    @staticmethod
+    def _read_settings(path: Path) -> dict:
+        try:
+            stored = json.loads(path.read_text())
+            json.dumps(stored)   # compared and shown later: nesting too deep to write back is damage
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise FileError(path, f"face store settings unreadable ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(stored, dict):
+            raise FileError(path, f"face store settings must be a JSON object, not {type(stored).__name__}")
+        return with_legacy(stored)
+
+    def entry_lock(self, video_id: str):
+        """The lock held while `video_id` is extracted and written (a filelock.FileLock)."""
+        return store_locks.entry_lock(self.root, video_id)
 
     def path_for(self, video_id: str) -> Path:
         return self.root / "faces" / (video_id + ".npz")
@@ -141,7 +181,8 @@ class FaceStore:
                 arrays[f"crop_{i}"] = _encode_png(crop)
         path = self.path_for(record.video_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_with(path, lambda tmp: _savez(tmp, arrays))
+        with self.entry_lock(record.video_id):   # re-entrant: `prepare` may hold it already
+            store_locks.replace_locked(path, lambda tmp: _savez(tmp, arrays))
         return path
 
     def load(self, video_id: str, with_crops: bool = True) -> FaceRecord:
@@ -153,25 +194,35 @@ class FaceStore:
             raise
         except FileNotFoundError as exc:
             raise FileError(path, "no such face store entry") from exc
-        except Exception as exc:   # BadZipFile, KeyError (missing array), bad JSON, undecodable PNG ...
-            raise FileError(path, f"unreadable face store entry ({type(exc).__name__}: {exc}); "
+        except zipfile.BadZipFile as exc:
+            raise FileError(path, f"damaged face store entry (not a complete .npz archive: {exc}); "
+                                  "delete it and re-run `difffake prepare`") from exc
+        except Exception as exc:   # KeyError (missing array), bad JSON, undecodable PNG, MemoryError ...
+            raise FileError(path, f"damaged face store entry ({type(exc).__name__}: {exc}); "
                                   "delete it and re-run `difffake prepare`") from exc
 
     @staticmethod
     def _read(path: Path, video_id: str, with_crops: bool) -> FaceRecord:
-        with np.load(path, allow_pickle=False) as data:
-            has_face = data["has_face"]
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not an .npz archive")
+        with data:
+            arrays = {k: data[k] for k in data.files if not k.startswith("crop_")}
+            meta = check_arrays(arrays)
+            has_face = arrays["has_face"]
             crops = [None] * len(has_face)
             if with_crops:
                 for i in np.flatnonzero(has_face):
-                    crops[i] = _decode_png(data[f"crop_{i}"])
-            meta = json.loads(str(data["meta"]))
-            return FaceRecord(
-                video_id=meta.pop("video_id", video_id),
-                frame_indices=data["frame_indices"], has_face=has_face,
-                boxes=data["boxes"], landmarks=data["landmarks"], scores=data["scores"],
-                crops=crops, frame_size=tuple(int(v) for v in data["frame_size"]), meta=meta,
-                segment=data["segment"] if "segment" in data.files else None)
+                    crop = data[f"crop_{i}"] if f"crop_{i}" in data.files else None
+                    if crop is None or crop.dtype != np.uint8 or crop.ndim != 1:
+                        raise ValueError(f"crop_{i} missing or not PNG bytes (frame {i} has a face)")
+                    crops[i] = _decode_png(crop)
+        return FaceRecord(
+            video_id=meta.pop("video_id", video_id),
+            frame_indices=arrays["frame_indices"], has_face=has_face,
+            boxes=arrays["boxes"], landmarks=arrays["landmarks"], scores=arrays["scores"],
+            crops=crops, frame_size=tuple(int(v) for v in arrays["frame_size"]), meta=meta,
+            segment=arrays.get("segment"))
 
     def __iter__(self):
         for video_id in self.ids():
@@ -179,6 +230,19 @@ class FaceStore:
 
     def __len__(self) -> int:
         return len(self.ids())
+
+
+def made_from(source, path) -> bool:
+    """Whether an entry's meta["source"] names the file `path` (the rule for reusing an entry).
+
+    A source that is no usable path (empty, a NUL byte, too long) names no file: the entry is remade.
+    """
+    if not isinstance(source, str) or not source:
+        return False
+    try:
+        return Path(source).resolve() == Path(path).resolve()
+    except (OSError, ValueError, RuntimeError):   # RuntimeError: a symlink loop on older Pythons
+        return False
 
 
 # Face settings added after stores existed, with the value that the entries of a
