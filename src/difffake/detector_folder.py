@@ -147,11 +147,13 @@ def decoder_errors() -> tuple:
 
 @contextmanager
 def reading(path, what: str = "content"):
-    """Inside: a decoder's failure becomes DetectorFolderError(path, reason); difffake's own errors pass."""
+    """Inside: a decoder's failure, or a part's FileError, becomes a DetectorFolderError naming the file."""
     try:
         yield
-    except FileError:
+    except DetectorFileError:
         raise
+    except FileError as exc:   # a part's own reader named the file (backbone.json, identity.json...)
+        raise DetectorFolderError(exc.path, exc.reason) from exc
     except decoder_errors() as exc:
         raise DetectorFolderError(path, f"unusable {what}: {_reason(exc)}") from exc
 
@@ -198,19 +200,19 @@ def probe(detector, density_file: str, single_file: str) -> None:
         if not np.isfinite(score):
             raise DetectorFolderError(path, f"gives a non-finite {name} score ({score}) on a test crop")
     card = directory / MODEL_JSON
+    if detector.fusion is not None:
+        n = len(detector.fusion.components)
+        for key in ("centre", "scale", "weights"):
+            value = np.asarray(getattr(detector.fusion, key))
+            if value.shape != (n,) or value.dtype.kind not in "fiu" or not np.all(np.isfinite(value)):
+                raise DetectorFolderError(card, f"scorer.fusion.{key} must be {n} finite numbers, one per component")
     with reading(card, "scorer"), np.errstate(all="ignore"):
         scores = detector.scores(emb, probs)
         for name, cal in detector.calibrations.items():
             check_calibration(cal, card, name)
             cal.p_value_real(scores.get(name, 0.0))
-    if detector.fusion is not None:
-        for key in ("centre", "scale", "weights"):
-            value = np.asarray(getattr(detector.fusion, key))
-            if value.shape != (len(detector.fusion.components),) or not np.all(np.isfinite(value)):
-                raise DetectorFolderError(card, f"scorer.fusion.{key} must be {len(detector.fusion.components)} "
-                                                "finite numbers")
-        if not np.isfinite(scores.get("fused", np.nan)):
-            raise DetectorFolderError(card, "scorer.fusion gives a non-finite fused score on a test crop")
+    if detector.fusion is not None and not np.isfinite(scores.get("fused", np.nan)):
+        raise DetectorFolderError(card, "scorer.fusion gives a non-finite fused score on a test crop")
 
 
 def check_calibration(cal, path, name: str) -> None:
