@@ -33,7 +33,10 @@ def rechecksum(folder: Path) -> None:
     except ValueError:
         pass   # backbone.json itself is the tampered file: leave it as planted
     card_path = folder / "model.json"
-    card = json.loads(card_path.read_text())
+    try:
+        card = json.loads(card_path.read_text())
+    except ValueError:
+        return   # the card itself is the tampered file
     if not isinstance(card.get("checksums"), dict):
         return   # the card itself is the tampered file
     for name in list(card["checksums"]):

@@ -100,6 +100,10 @@ CASES = [
     ("model-json-basis", _json("model.json", _set(["scorer", "basis"], "magic")), "auto", "model.json", "basis"),
     ("model-json-checksums-list", _json("model.json", _set(["checksums"], ["density.npz"])),
      "auto", "model.json", "'checksums' must map"),
+    ("model-json-not-utf8", lambda f: (f / "model.json").write_bytes(b"\xf8\xc7{"), "auto", "model.json",
+     "unreadable"),   # found by the fuzzer (tests/fuzz_crashes/detector_folder/crash-model-json-not-utf8)
+    ("identity-json-not-utf8", lambda f: (f / "identity.json").write_bytes(b"\xf8\xc7{"), "auto", "identity.json",
+     "unreadable"),
     ("identity-json-bad", lambda f: (f / "identity.json").write_text("[1, 2"), "auto", "identity.json", "unreadable"),
     ("identity-json-order", _json("identity.json", _set(["same_max"], 9.0)), "auto", "identity.json", "same_max"),
 ]
