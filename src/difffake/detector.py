@@ -187,7 +187,8 @@ class Detector:
             backbone = load_backbone(directory, model, engine, device)
         with reading(directory / DENSITY_FILE):
             anomaly = AnomalyModel.load(directory)
-            check_fields(AnomalyConfig, dataclasses.asdict(anomaly.cfg), directory / DENSITY_FILE, "anomaly_config")
+            check_fields(AnomalyConfig, dataclasses.asdict(anomaly.cfg), directory / DENSITY_FILE,
+                         "anomaly_config")
         single = None
         if SINGLE_DENSITY_FILE in model["checksums"]:
             with reading(directory / SINGLE_DENSITY_FILE):
@@ -379,4 +380,5 @@ def new_anomaly(cfg: AnomalyConfig | None = None, **overrides) -> AnomalyModel:
     return AnomalyModel(dataclasses.replace(cfg or AnomalyConfig(), **overrides))
 
 
-__all__ = ["Detector", "ScanResult", "DetectorFileError", "DetectorFolderError", "read_model_json", "DEFAULT_DIR", "__version__"]
+__all__ = ["Detector", "ScanResult", "DetectorFileError", "DetectorFolderError", "read_model_json", "DEFAULT_DIR",
+           "__version__"]

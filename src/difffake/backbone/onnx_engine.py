@@ -7,6 +7,8 @@ function the torch engine uses, so both engines are fed identical pixels.
 """
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +43,9 @@ class OnnxBackbone:
             opts.intra_op_num_threads = int(threads)
         opts.log_severity_level = 3   # warnings about unused initialisers are noise here
         self.path = Path(onnx_path)
-        try:
-            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        try:   # on some bad graphs ONNX Runtime prints "EP Error ..." with print(): keep stdout for results
+            with contextlib.redirect_stdout(sys.stderr):
+                self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:   # ONNX Runtime's errors (InvalidProtobuf, Fail, ...) share no other base
             raise FileError(self.path, f"not a usable ONNX graph ({type(exc).__name__}: {exc})"[:600]) from exc
         names = ([i.name for i in self.session.get_inputs()], [o.name for o in self.session.get_outputs()])
