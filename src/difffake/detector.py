@@ -27,9 +27,10 @@ from .anomaly.density import versions as _anomaly_versions
 from .anomaly.fusion import LABELS, Fusion, component_scores
 from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
 from .config import AnomalyConfig, FaceConfig
-from .errors import FileError, MediaError
+from .detector_folder import DetectorFileError, DetectorFolderError, check_fields, reading, verify_folder
+from .errors import MediaError
 from .embeddings import embed_record, embed_record_and_prob, frame_fake_prob
-from .fileio import atomic_write_text, json_default, read_format_json, sha256_file
+from .fileio import atomic_write_text, json_default, sha256_file
 
 log = logging.getLogger("difffake.detector")
 
@@ -40,10 +41,6 @@ SINGLE_DENSITY_FILE = "density_single.npz"   # the single-frame density (a fused
 BASES = ("fused", "differential", "classifier")
 BASIS_COMPONENT = {"fused": "fused", "differential": "differential", "classifier": "classifier_mean"}
 DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
-
-
-class DetectorFileError(FileError):
-    """A detector folder is missing, incomplete or was modified after saving."""
 
 
 
@@ -183,26 +180,45 @@ class Detector:
                     else "not a detector folder (a folder made by `difffake fit` holds model.json)")
             raise DetectorFileError(directory / MODEL_JSON, hint)
         model = read_model_json(directory)
-        from .engines import load_backbone
-        backbone = load_backbone(directory, model, engine, device, threads=threads)
-        anomaly = AnomalyModel.load(directory)
-        calibration = Calibration.from_dict(model["calibration"]) if model.get("calibration") else None
-        names = {f.name for f in dataclasses.fields(FaceConfig)}
+        card = directory / MODEL_JSON
+        # a matching checksum does not make a file usable: each is parsed under `reading`, which
+        # names it on bad content, and the loaded detector is probed end to end (detector_folder)
+        from .engines import choose_engine, load_backbone
+        engine = choose_engine(engine, directory, model, device)
+        with reading(directory / ("backbone.onnx" if engine == "onnx" else "backbone.safetensors")):
+            backbone = load_backbone(directory, model, engine, device, threads=threads)
+        with reading(directory / DENSITY_FILE):
+            anomaly = AnomalyModel.load(directory)
+            check_fields(AnomalyConfig, dataclasses.asdict(anomaly.cfg), directory / DENSITY_FILE,
+                         "anomaly_config")
+        single = None
+        if SINGLE_DENSITY_FILE in model["checksums"]:
+            with reading(directory / SINGLE_DENSITY_FILE):
+                single = AnomalyModel.load(directory / SINGLE_DENSITY_FILE)
+                check_fields(AnomalyConfig, dataclasses.asdict(single.cfg), directory / SINGLE_DENSITY_FILE,
+                             "anomaly_config")
         # Settings added since the detector was made are filled in as they were then
         # (faces.store.with_legacy): a detector scans the way it was calibrated.
         from .faces.store import with_legacy
-        face_cfg = FaceConfig(**{k: v for k, v in with_legacy(model.get("face_config", {})).items()
-                                 if k in names})
-        scorer = model.get("scorer") or {}
-        single = (AnomalyModel.load(directory / SINGLE_DENSITY_FILE)
-                  if SINGLE_DENSITY_FILE in model.get("checksums", {}) else None)
-        fusion = Fusion.from_dict(scorer["fusion"]) if scorer.get("fusion") else None
-        calibrations = {k: Calibration.from_dict(v) for k, v in (scorer.get("calibrations") or {}).items()}
-        det = cls(backbone, anomaly, calibration, face_cfg, model.get("info", {}), single=single,
-                  fusion=fusion, calibrations=calibrations, basis=scorer.get("basis"))
-        from .identity.calibration import read_identity_json
-        det.identity_calibration = read_identity_json(directory, model)
+        check_fields(FaceConfig, model.get("face_config", {}), card, "face_config")
+        with reading(card):
+            calibration = Calibration.from_dict(model["calibration"]) if model.get("calibration") else None
+            names = {f.name for f in dataclasses.fields(FaceConfig)}
+            face_cfg = FaceConfig(**{k: v for k, v in with_legacy(model.get("face_config", {})).items()
+                                     if k in names})
+            scorer = model.get("scorer") or {}
+            fusion = Fusion.from_dict(scorer["fusion"]) if scorer.get("fusion") else None
+            calibrations = {k: Calibration.from_dict(v) for k, v in (scorer.get("calibrations") or {}).items()}
+            det = cls(backbone, anomaly, calibration, face_cfg, model.get("info") or {}, single=single,
+                      fusion=fusion, calibrations=calibrations, basis=scorer.get("basis"))
+        from .detector_folder import check_identity, probe
+        from .identity.calibration import IDENTITY_JSON, read_identity_json
+        with reading(directory / IDENTITY_JSON):
+            det.identity_calibration = read_identity_json(directory, model)
+        if det.identity_calibration is not None:
+            check_identity(det.identity_calibration, directory / IDENTITY_JSON)
         det.path = directory
+        probe(det, DENSITY_FILE, SINGLE_DENSITY_FILE)
         return det
 
     # --------------------------------------------------------------- scoring
@@ -356,23 +372,8 @@ class Detector:
 
 
 def read_model_json(directory) -> dict:
-    """model.json after checking every listed file exists and matches its sha256."""
-    directory = Path(directory)
-    path = directory / MODEL_JSON
-    model = read_format_json(path, FORMAT, DetectorFileError)
-    checksums = model.get("checksums") or {}
-    for name in REQUIRED_FILES:
-        if name not in checksums:
-            raise DetectorFileError(path, f"no checksum for {name}")
-    for name, expected in checksums.items():
-        file = directory / name
-        if not file.is_file():
-            raise DetectorFileError(file, "missing (listed in model.json)")
-        actual = sha256_file(file)
-        if actual != expected:
-            raise DetectorFileError(file, f"checksum mismatch: sha256 {actual[:16]}..., model.json "
-                                          f"says {expected[:16]}... (file modified after saving)")
-    return model
+    """model.json after checking every listed file is inside the folder, exists and matches its sha256."""
+    return verify_folder(directory, FORMAT, REQUIRED_FILES)
 
 
 def _torch_versions() -> dict:
@@ -390,4 +391,5 @@ def new_anomaly(cfg: AnomalyConfig | None = None, **overrides) -> AnomalyModel:
     return AnomalyModel(dataclasses.replace(cfg or AnomalyConfig(), **overrides))
 
 
-__all__ = ["Detector", "ScanResult", "DetectorFileError", "read_model_json", "DEFAULT_DIR", "__version__"]
+__all__ = ["Detector", "ScanResult", "DetectorFileError", "DetectorFolderError", "read_model_json", "DEFAULT_DIR",
+           "__version__"]

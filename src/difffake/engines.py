@@ -64,4 +64,6 @@ def load_backbone(directory, model_json: dict, engine: str = "auto", device: str
         from .backbone.onnx_engine import OnnxBackbone
         return OnnxBackbone.load(directory, threads=threads)
     from .backbone.model import Backbone
+    from .devices import check_device
+    check_device(str(device))   # from Python too: a device torch cannot use is a UsageError, not a traceback
     return Backbone.load(directory, device=device)

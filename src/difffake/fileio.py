@@ -72,7 +72,7 @@ def read_format_json(path, expected_format, error=None) -> dict:
     error = error or FileError
     try:
         data = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:   # ValueError: bad JSON or not UTF-8
         raise error(path, f"unreadable ({exc})") from exc
     if not isinstance(data, dict) or data.get("format") != expected_format:
         found = data.get("format") if isinstance(data, dict) else None

@@ -172,13 +172,21 @@ class DensityModel:
 
     @classmethod
     def from_arrays(cls, arrays: dict, meta: dict) -> "DensityModel":
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"not a difffake density model (format {meta.get('format')!r})")
+        """ValueError when the arrays or meta cannot be a fitted model (a file may be hand-made)."""
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+            raise ValueError(f"not a difffake density model (format {found!r})")
+        if not isinstance(meta.get("params"), dict) or not isinstance(meta.get("info"), dict):
+            raise ValueError("meta needs 'params' and 'info' objects")
+        unknown = set(meta["params"]) - set(DensityParams.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown density parameters {sorted(unknown)}")
         model = cls(DensityParams(**meta["params"]))
         model.info = dict(meta["info"])
         model.arrays = {k[4:]: np.asarray(v) for k, v in arrays.items() if k.startswith("est_")}
         pca = {k[4:]: np.asarray(v) for k, v in arrays.items() if k.startswith("pca_")}
         model.pca = pca or None
+        _check_fitted(model)
         return model
 
     def save(self, path, extra: dict | None = None) -> Path:
@@ -201,13 +209,55 @@ class DensityModel:
     @classmethod
     def load(cls, path, with_extra: bool = False):
         """The model; with_extra=True: (model, the `extra` dict given to save)."""
+        _check_unpacked_size(path)
         with np.load(path, allow_pickle=False) as data:
+            if "meta" not in data.files or data["meta"].dtype.kind != "U" or data["meta"].ndim != 0:
+                raise ValueError("no 'meta' string (the model's parameters)")
             meta = json.loads(str(data["meta"]))
             arrays = {k: data[k] for k in data.files if k != "meta"}
         model = cls.from_arrays(arrays, meta)
         if not with_extra:
             return model
         return model, {k: v for k, v in meta.items() if k not in META_KEYS}
+
+
+MAX_UNPACKED_BYTES = 1 << 30   # a saved density is ~0.5 MB; a compressed member could unpack to far more
+
+
+def _check_unpacked_size(path) -> None:
+    """Refuse an .npz whose members would unpack beyond MAX_UNPACKED_BYTES (a zip bomb) before reading them."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        total = sum(info.file_size for info in zf.infolist())
+    if total > MAX_UNPACKED_BYTES:
+        raise ValueError(f"its arrays would unpack to {total} bytes (more than {MAX_UNPACKED_BYTES})")
+
+
+# The arrays each kind's score reads (anomaly.density_score); the rest is kept for the record.
+NEEDED = {"gmm": ("weights", "means", "precisions_cholesky"),
+          "ocsvm": ("support_vectors", "dual_coef", "intercept", "gamma"), "knn": ("train",)}
+PCA_NEEDED = ("mean", "components")
+
+
+def _check_fitted(model: "DensityModel") -> None:
+    """Every array a score needs is there, real-valued and finite; info says the input width."""
+    kind = model.params.kind
+    missing = [f"est_{k}" for k in NEEDED[kind] if k not in model.arrays]
+    if model.pca is not None:
+        missing += [f"pca_{k}" for k in PCA_NEEDED if k not in model.pca]
+    if missing:
+        raise ValueError(f"a {kind} model needs arrays {missing}")
+    for prefix, group in (("est_", model.arrays), ("pca_", model.pca or {})):
+        for name, a in group.items():
+            if a.dtype.kind not in "fiu" or not np.all(np.isfinite(a)):
+                raise ValueError(f"array {prefix}{name} must hold finite real numbers "
+                                 f"(dtype {a.dtype}, shape {a.shape})")
+    dim = model.info.get("dim_in")
+    if not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
+        raise ValueError(f"info.dim_in must be a positive integer, got {dim!r}")
+    if kind == "knn" and not (isinstance(model.info.get("knn_k"), int) and model.info["knn_k"] >= 1):
+        raise ValueError(f"info.knn_k must be a positive integer, got {model.info.get('knn_k')!r}")
 
 
 def _as_2d(X) -> np.ndarray:

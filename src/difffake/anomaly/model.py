@@ -128,6 +128,8 @@ class AnomalyModel:
         if path.is_dir():
             path = path / DENSITY_FILE
         density, extra = DensityModel.load(path, with_extra=True)
+        if not isinstance(extra.get("anomaly_config"), dict) or not isinstance(extra.get("fit", {}), dict):
+            raise ValueError("meta needs 'anomaly_config' and 'fit' objects")
         names = {f.name for f in dataclasses.fields(AnomalyConfig)}
         cfg = AnomalyConfig(**{k: v for k, v in extra["anomaly_config"].items() if k in names})
         model = cls(cfg)

@@ -15,6 +15,7 @@ from .. import __version__
 from ..config import BackboneConfig
 from ..errors import FileError
 from ..fileio import atomic_write_text, atomic_write_with, sha256_file
+from .meta import read_backbone_json
 
 WEIGHTS = "backbone.safetensors"
 META = "backbone.json"
@@ -71,18 +72,25 @@ def load_backbone(directory, device="cpu"):
         if not path.is_file():
             raise BackboneFileError(path, "missing (a backbone folder holds backbone.json and backbone.safetensors)")
     try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise BackboneFileError(meta_path, f"not valid JSON ({exc})") from exc
-    if meta.get("format") != FORMAT:
-        raise BackboneFileError(meta_path, f"unknown format {meta.get('format')!r}")
+        meta = read_backbone_json(meta_path)
+    except FileError as exc:
+        raise BackboneFileError(meta_path, exc.reason) from exc
     actual = sha256_file(weights)
     if actual != meta.get("sha256"):
         raise BackboneFileError(weights, f"checksum mismatch (sha256 {actual}, backbone.json says {meta.get('sha256')})")
     cfg = BackboneConfig(name=meta["timm_name"], pretrained="none", input_size=int(meta["input_size"]),
                          mean=tuple(meta["mean"]), std=tuple(meta["std"]))
-    model = Backbone(cfg, load_weights=False)
-    state = safetensors.torch.load_file(str(weights), device="cpu")
+    try:
+        model = Backbone(cfg, load_weights=False)
+    except RuntimeError as exc:   # timm: "Unknown model"
+        raise BackboneFileError(meta_path, f"timm_name {cfg.name!r}: {exc}") from exc
+    try:
+        state = safetensors.torch.load_file(str(weights), device="cpu")
+    except (safetensors.SafetensorError, OSError, ValueError, MemoryError) as exc:   # truncated, garbage
+        raise BackboneFileError(weights, f"not a readable safetensors file ({type(exc).__name__}: {exc})") from exc
+    if int(model.embedding_size) != int(meta["embedding_size"]):
+        raise BackboneFileError(meta_path, f"embedding_size {meta['embedding_size']} but {cfg.name} gives "
+                                           f"{model.embedding_size}")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

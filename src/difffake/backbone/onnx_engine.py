@@ -7,12 +7,15 @@ function the torch engine uses, so both engines are fed identical pixels.
 """
 from __future__ import annotations
 
-import json
+import contextlib
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from ..config import BackboneConfig
+from ..errors import FileError
+from .meta import read_backbone_json
 from .preprocess import preprocess_batch
 
 ONNX_FILE = "backbone.onnx"
@@ -41,7 +44,15 @@ class OnnxBackbone:
             opts.intra_op_num_threads = int(threads)
         opts.log_severity_level = 3   # warnings about unused initialisers are noise here
         self.path = Path(onnx_path)
-        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        try:   # on some bad graphs ONNX Runtime prints "EP Error ..." with print(): keep stdout for results
+            with contextlib.redirect_stdout(sys.stderr):
+                self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:   # ONNX Runtime's errors (InvalidProtobuf, Fail, ...) share no other base
+            raise FileError(self.path, f"not a usable ONNX graph ({type(exc).__name__}: {exc})"[:600]) from exc
+        names = ([i.name for i in self.session.get_inputs()], [o.name for o in self.session.get_outputs()])
+        if names[0] != [INPUT] or names[1][:2] != list(OUTPUTS):
+            raise FileError(self.path, f"graph has inputs {names[0]} and outputs {names[1]}; expected "
+                                       f"[{INPUT!r}] and {list(OUTPUTS)}")
         self.cfg = BackboneConfig(name=meta["timm_name"], pretrained=meta.get("weights_origin", "none"),
                                   input_size=int(meta["input_size"]), mean=tuple(meta["mean"]),
                                   std=tuple(meta["std"]))
@@ -52,7 +63,7 @@ class OnnxBackbone:
     def load(cls, directory, threads: int | None = None) -> "OnnxBackbone":
         """From a folder holding backbone.onnx and backbone.json (checksums checked by the caller)."""
         directory = Path(directory)
-        meta = json.loads((directory / "backbone.json").read_text())
+        meta = read_backbone_json(directory / "backbone.json")
         return cls(directory / ONNX_FILE, meta, threads=threads)
 
     @property

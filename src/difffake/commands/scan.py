@@ -132,6 +132,8 @@ def _error_result(path, vid, message):
 
 
 def run(args) -> int:
+    from ..devices import check_device
+    check_device(args.device)   # --device cuda without a GPU: exit 2 with the fix, before any work
     if args.ray is not None:   # the same scan on a Ray cluster (difffake.distributed)
         from .ray_runner import run_scan
         return run_scan(args)

@@ -36,8 +36,10 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..devices import check_device
     from ..serve.config import TOKEN_ENV, ServeConfig, is_loopback, parse_size
 
+    check_device(args.device)
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if not is_loopback(args.host) and not token:
         print(f"difffake serve: error: --host {args.host} is reachable from other machines: "

@@ -112,6 +112,8 @@ def saved_split(path: Path, all_ids) -> tuple[list[str], list[str]]:
 
 
 def run(args) -> int:
+    from ..devices import check_device
+    check_device(args.device, allow_auto=True)
     from ..backbone.split import split_ids
     from ..backbone.train import train
     from ..faces.store import FaceStore
