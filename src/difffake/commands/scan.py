@@ -21,7 +21,12 @@ EPILOG = """exit codes:
   1  at least one file was judged fake (all were scored)
   3  at least one file could not be scored (unreadable, or no face); none judged fake
   5  at least one file judged fake AND at least one could not be scored
-  2  bad arguments; 4 unexpected failure"""
+  2  bad arguments; 4 unexpected failure
+
+A verdict resting on fewer than half the frame pairs the detector was calibrated on
+is marked LOW-EVIDENCE (JSON: "evidence_level": "low", n_pairs, pairs_expected).
+Images and video frames above DIFFFAKE_MAX_PIXELS pixels (default 50000000) are
+refused (a JPEG is decoded reduced instead); set it to raise the limit."""
 
 
 def add_arguments(p) -> None:
@@ -71,7 +76,9 @@ def _line(r) -> str:
         others = " ".join(f"{c['name']}={c['score']:+.3f}" for c in r.components[1:] if c["score"] is not None)
         others = f"[{others}]  " if others else ""
         people = f" (main of {r.segments} people)" if getattr(r, "segments", 1) > 1 else ""
-        return (f"{r.verdict.upper():7s} {score}  {p}{ref}{others}faces {r.n_faces}/{r.n_frames}{people}  "
+        low = (f"LOW-EVIDENCE({r.n_pairs}/{r.pairs_expected} pairs)  "
+               if getattr(r, "evidence_level", None) == "low" else "")
+        return (f"{r.verdict.upper():7s} {low}{score}  {p}{ref}{others}faces {r.n_faces}/{r.n_frames}{people}  "
                 f"{t:.1f}s  {r.path}")
     label = {"error": "ERROR", "no_face": "NO FACE", "too_few_faces": "TOO FEW"}.get(r.status, r.status)
     return f"{label:7s} {r.path}: {r.error}"
