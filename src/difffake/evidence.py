@@ -48,9 +48,9 @@ def sha256_and_size(path) -> tuple[str, int]:
 
 def probe_media(path) -> Evidence:
     """Evidence of a media file; MediaError (file + reason) when it is not a readable video or image."""
+    from .faces.file_checks import check_readable
+    check_readable(path)   # a FIFO would block the hash forever; 0 bytes, no permission: say so
     digest, size = sha256_and_size(path)
-    if size == 0:
-        raise MediaError(path, "empty file")
     try:
         import av  # noqa: F401
     except ImportError:
