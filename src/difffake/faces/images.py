@@ -60,6 +60,8 @@ def read_image(path, info: dict, limit: int | None = None) -> np.ndarray:
             factor = reduce_factor(w, h, limit) if fmt in _REDUCIBLE else None
             if factor is None:
                 raise MediaError(path, too_large(w, h, limit))
+        if fmt == "PNG":
+            _check_png_chunks(path)
     data = np.fromfile(str(path), np.uint8)   # imdecode also copes with non-ASCII paths
     try:
         bgr = cv2.imdecode(data, _REDUCED[factor])   # grayscale / palette / alpha -> 3 channels
@@ -91,6 +93,16 @@ def _read_image_pil(path: Path, limit: int, factor: int) -> np.ndarray:
             return np.asarray(im.convert("RGB")).copy()
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
         raise MediaError(path, f"not a readable image ({type(exc).__name__}: {exc})") from None
+
+
+def _check_png_chunks(path: Path) -> None:
+    """Chunk structure and CRCs, without decoding: libpng prints its own "libpng error: ..." to
+    stderr for a cut-off PNG (OpenCV installs no handler), so such a file never reaches it."""
+    try:
+        with _pil_open(path) as im:
+            im.verify()
+    except Exception as exc:   # noqa: BLE001 - Pillow raises SyntaxError, OSError, EOFError, struct.error ...
+        raise MediaError(path, f"not a readable image (truncated or corrupt PNG: {exc or type(exc).__name__})") from None
 
 
 def _cv_reason(exc: Exception) -> str:

@@ -48,8 +48,9 @@ def ffmpeg_messages():
     import av.logging
 
     out = _Messages()
-    previous = av.logging.get_level()
+    previous, skipping = av.logging.get_level(), av.logging.get_skip_repeated()
     av.logging.set_level(av.logging.ERROR)
+    av.logging.set_skip_repeated(False)   # the second file with "moov atom not found" needs it too
     try:
         with av.logging.Capture(local=False) as logs:
             try:
@@ -61,3 +62,4 @@ def ffmpeg_messages():
                     log.debug("ffmpeg [%s] %s", name or "libav", text)
     finally:
         av.logging.set_level(previous)
+        av.logging.set_skip_repeated(skipping)

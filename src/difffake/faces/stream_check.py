@@ -52,6 +52,7 @@ class StreamHealth:
     packets: int          # video packets read (at most MAX_CHECKED_PACKETS)
     failed: int           # packets the decoder rejected
     corrupt_frames: int   # frames FFmpeg flagged as corrupt (concealed errors)
+    errors: int           # error messages FFmpeg logged while decoding (concealed damage too)
     first_error: str      # FFmpeg's first error message, "" when none
 
 
@@ -79,7 +80,7 @@ def stream_health(path, max_packets: int = MAX_CHECKED_PACKETS) -> StreamHealth 
         except (av.FFmpegError, ValueError, OSError):
             failed += 1
     errors = messages.errors
-    return StreamHealth(packets, failed, corrupt, errors[0] if errors else "")
+    return StreamHealth(packets, failed, corrupt, len(errors), errors[0] if errors else "")
 
 
 def undecodable_reason(path, info: dict) -> str | None:
@@ -87,10 +88,9 @@ def undecodable_reason(path, info: dict) -> str | None:
     (a corrupt or cut-short stream), or None when it decoded cleanly (then it truly has no face)."""
     declared, decoded = int(info.get("reported_frame_count") or 0), int(info.get("frame_count") or 0)
     health = stream_health(path)
-    if health is not None and (health.failed or health.corrupt_frames):
-        bad = health.failed + health.corrupt_frames
-        why = (f"corrupt video stream: {bad} of {health.packets} packets could not be decoded "
-               f"cleanly, no face in what could")
+    if health is not None and (health.failed or health.corrupt_frames or health.errors):
+        why = (f"corrupt video stream: FFmpeg rejected {health.failed} of {health.packets} packets "
+               f"and reported {health.errors} decoding error(s); no face in the frames it could decode")
         return f"{why}; FFmpeg: {health.first_error}" if health.first_error else why
     if declared > 1 and decoded < TRUNCATED_SHARE * declared:
         return (f"truncated or corrupt video stream: the header declares {declared} frames, "
