@@ -8,12 +8,14 @@ is the fallback for the files OpenCV cannot read.
 """
 from __future__ import annotations
 
+import struct
 import threading
 import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from ..errors import MediaError
 from .limits import max_pixels, reduce_factor, too_large
@@ -23,12 +25,15 @@ _REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_RE
             8: cv2.IMREAD_REDUCED_COLOR_8}
 _REDUCIBLE = {"JPEG", "MPO"}     # formats whose decoder scales while decoding
 _PIL_LOCK = threading.Lock()     # Pillow's own bomb check is a module global: ours replaces it
+# What Pillow's parsers raise on malformed bytes (found by fuzzing: IndexError in a GIF's
+# n_frames, struct.error in headers): a property of the file, reported as its reason.
+PIL_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError,
+              struct.error, ZeroDivisionError, MemoryError, Image.DecompressionBombError)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _pil_open(path: Path):
     """Image.open without Pillow's decompression-bomb check (difffake applies its own limit)."""
-    from PIL import Image
-
     with _PIL_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
@@ -63,6 +68,8 @@ def read_image(path, info: dict, limit: int | None = None) -> np.ndarray:
         if fmt == "PNG":
             _check_png_chunks(path)
     data = np.fromfile(str(path), np.uint8)   # imdecode also copes with non-ASCII paths
+    if header is None and data[:8].tobytes() == PNG_SIGNATURE:   # libpng would print its own error
+        raise MediaError(path, "not a readable image (corrupt PNG header)")
     try:
         bgr = cv2.imdecode(data, _REDUCED[factor])   # grayscale / palette / alpha -> 3 channels
     except cv2.error as exc:   # e.g. OpenCV's own size limit: say so, not its assertion text
@@ -81,8 +88,6 @@ def read_image(path, info: dict, limit: int | None = None) -> np.ndarray:
 
 
 def _read_image_pil(path: Path, limit: int, factor: int) -> np.ndarray:
-    from PIL import UnidentifiedImageError
-
     try:
         with _pil_open(path) as im:
             w, h = im.size
@@ -91,7 +96,7 @@ def _read_image_pil(path: Path, limit: int, factor: int) -> np.ndarray:
             elif w * h > limit:
                 raise MediaError(path, too_large(w, h, limit))
             return np.asarray(im.convert("RGB")).copy()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+    except PIL_ERRORS as exc:
         raise MediaError(path, f"not a readable image ({type(exc).__name__}: {exc})") from None
 
 

@@ -127,9 +127,9 @@ def _iter_gif(path: Path, num_frames: int, info: dict, limit: int):
         return
     except MediaError as exc:
         ffmpeg_reason = exc.reason   # kept: said beside PIL's if PIL fails too
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+    from PIL import ImageSequence
 
-    from .images import _pil_open
+    from .images import PIL_ERRORS, _pil_open
 
     try:
         with _pil_open(path) as im:
@@ -138,13 +138,15 @@ def _iter_gif(path: Path, num_frames: int, info: dict, limit: int):
             total = getattr(im, "n_frames", 1)
             wanted = set(even_indices(total, num_frames).tolist())
             for i, frame in enumerate(ImageSequence.Iterator(im)):
+                if frame.size[0] * frame.size[1] > limit:   # a later frame may declare another size
+                    raise MediaError(path, too_large(frame.size[0], frame.size[1], limit, "GIF frame"))
                 if i in wanted:
                     rgb = np.asarray(frame.convert("RGB")).copy()
                     info.update(kind="gif", decoder="pil", frame_count=total,
                                 reported_frame_count=total, fps=0.0,
                                 width=rgb.shape[1], height=rgb.shape[0])
                     yield i, rgb
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+    except PIL_ERRORS as exc:
         raise MediaError(path, f"not a readable GIF (FFmpeg: {ffmpeg_reason}; "
                                f"PIL: {type(exc).__name__}: {exc})") from None
 
