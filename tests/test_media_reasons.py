@@ -241,3 +241,19 @@ def test_gif_frame_errors_are_reasons(tmp_path):
     path.write_bytes(data)
     with pytest.raises(MediaError, match=r"cut.gif: not a readable GIF \(FFmpeg: .*; PIL: IndexError"):
         sample_frames(path, 4)
+
+
+def test_content_cache_never_hashes_a_fifo(tmp_path):
+    from difffake.faces.content_cache import ContentCache
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    cache = ContentCache(tmp_path / "cache", {"k": 1})
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("key", cache.key(fifo)), daemon=True)
+    t.start()
+    t.join(10)
+    if t.is_alive():
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("hashing a FIFO blocked")
+    assert box["key"] is None

@@ -95,6 +95,8 @@ def _probe_av(path, digest: str, size: int) -> Evidence:
 def _probe_opencv(path, digest: str, size: int) -> Evidence:
     import cv2
 
+    from .faces.native_logs import quiet_opencv
+    quiet_opencv()   # OpenCV's FFmpeg would print its own messages to stderr
     cap = cv2.VideoCapture(str(path))
     try:
         ok, _ = cap.read() if cap.isOpened() else (False, None)

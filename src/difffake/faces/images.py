@@ -30,6 +30,9 @@ _PIL_LOCK = threading.Lock()     # Pillow's own bomb check is a module global: o
 PIL_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError,
               struct.error, ZeroDivisionError, MemoryError, Image.DecompressionBombError)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# difffake's own limit replaces Pillow's warning, which would reach stderr unprefixed (a GIF
+# frame's seek warns even when the file is then refused)
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 def _pil_open(path: Path):
