@@ -120,6 +120,8 @@ def run(args) -> int:
     from ..detector import Detector
     from ..faces.video import collect_media
 
+    from ..faces.limits import max_pixels
+    max_pixels()   # a bad DIFFFAKE_MAX_PIXELS is a usage error (exit 2), said once, not per file
     jobs, problems = collect_media(args.inputs, explicit_id="path")
     detector = Detector.load(args.detector, device=args.device, engine=args.engine)
     if args.score is not None:
