@@ -112,7 +112,7 @@ def test_gif_falls_back_to_pil_when_opencv_cannot(tmp_path, monkeypatch):
     frames = [Image.fromarray(numbered_frame(i)) for i in range(6)]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0)
 
-    def refuse(p, n, info):
+    def refuse(p, n, info, limit=None):
         raise MediaError(p, "opencv refuses")
         yield  # pragma: no cover  (makes this a generator like the real one)
 

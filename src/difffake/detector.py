@@ -98,6 +98,10 @@ class ScanResult:
     timings: dict = field(default_factory=dict)
     error: str | None = None
     segments: int = 1   # persons the face track saw; only the main one's frames are scored (faces/identity_switch.py)
+    # "low" when far fewer pairs were scored than the detector was calibrated on (anomaly/evidence_level.py)
+    evidence_level: str | None = None    # "normal" | "low"; None unless status 'ok'
+    pairs_expected: int = 0              # pairs a video at the calibrated frame count gives (n_pairs: used)
+    evidence_note: str | None = None     # why the evidence is low
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self), default=json_default))
@@ -117,6 +121,7 @@ class Detector:
         self.anomaly = anomaly_model
         self.calibration = calibration
         self.face_cfg = face_cfg or FaceConfig()
+        self.calibrated_frames = self.face_cfg.num_frames   # kept when `scan --frames` changes face_cfg
         self.info = dict(info or {})
         self.single = single
         self.fusion = fusion
@@ -346,6 +351,9 @@ class Detector:
         res.n_pairs = int(len(vs.pairs))
         res.pair_scores = [float(v) for v in vs.pair_scores]
         res.pairs = [[int(face_frames[a]), int(face_frames[b])] for a, b in vs.pairs]
+        from .anomaly.evidence_level import evidence_level, expected_pairs
+        res.pairs_expected = expected_pairs(self.anomaly.cfg, self.calibrated_frames)
+        res.evidence_level, res.evidence_note = evidence_level(res.n_pairs, res.pairs_expected)
         scores = ({"differential": float(vs.score)} if emb is None
                   else self.scores(emb, probs, differential_score=vs.score))
         basis_name = BASIS_COMPONENT[self.basis]

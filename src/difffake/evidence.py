@@ -48,9 +48,9 @@ def sha256_and_size(path) -> tuple[str, int]:
 
 def probe_media(path) -> Evidence:
     """Evidence of a media file; MediaError (file + reason) when it is not a readable video or image."""
+    from .faces.file_checks import check_readable
+    check_readable(path)   # a FIFO would block the hash forever; 0 bytes, no permission: say so
     digest, size = sha256_and_size(path)
-    if size == 0:
-        raise MediaError(path, "empty file")
     try:
         import av  # noqa: F401
     except ImportError:
@@ -95,6 +95,8 @@ def _probe_av(path, digest: str, size: int) -> Evidence:
 def _probe_opencv(path, digest: str, size: int) -> Evidence:
     import cv2
 
+    from .faces.native_logs import quiet_opencv
+    quiet_opencv()   # OpenCV's FFmpeg would print its own messages to stderr
     cap = cv2.VideoCapture(str(path))
     try:
         ok, _ = cap.read() if cap.isOpened() else (False, None)

@@ -21,19 +21,28 @@ def _quiet(stage: str, done: int, total: int) -> None:
 
 
 class _CountingDetector:
-    """Wraps a face detector so every searched frame ticks the "faces" stage."""
+    """Wraps a face detector so every searched frame ticks the "faces" stage. The detector is
+    made on the first frame (`make_inner`): a file refused before decoding never loads dlib's models."""
 
-    def __init__(self, inner, total: int, progress: Progress):
-        self._inner, self._total, self._progress, self._done = inner, total, progress, 0
+    def __init__(self, make_inner, total: int, progress: Progress):
+        self._make, self._inner = make_inner, None
+        self._total, self._progress, self._done = total, progress, 0
+
+    def _get(self):
+        if self._inner is None:
+            self._inner = self._make()
+        return self._inner
 
     def detect(self, *args, **kwargs):
-        faces = self._inner.detect(*args, **kwargs)
+        faces = self._get().detect(*args, **kwargs)
         self._done += 1
         self._progress("faces", min(self._done, self._total), self._total)
         return faces
 
     def __getattr__(self, name):  # name, settings, ... of the real detector
-        return getattr(self._inner, name)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._get(), name)
 
 
 def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: bool = False,
@@ -59,7 +68,9 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     total = detector.face_cfg.num_frames
     progress("faces", 0, total)
     t0 = time.perf_counter()
-    faces = _CountingDetector(guided_face_detector(detector, identity_reference), total, progress)
+    make_faces = ((lambda: guided_face_detector(detector, identity_reference)) if identity_reference is not None
+                  else detector.face_detector)
+    faces = _CountingDetector(make_faces, total, progress)
     prefetch = prefetch_for(detector, identity_reference)   # identity descriptors while faces are found
     record = extract_faces(path, detector.face_cfg, faces, video_id=video_id,
                            on_face=prefetch.on_face if prefetch else None)

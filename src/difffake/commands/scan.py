@@ -34,7 +34,12 @@ ids (video_id in --json and the report):
   a file given by name keeps the path as given; a file found in a folder is named by its
   path inside that folder, prefixed, when several folders are given, by the folder's name
   (`scan real fake`: real/x.mp4, fake/x.mp4; names that repeat take more of their path:
-  a/clips/x.mp4, b/clips/x.mp4). The same file given twice is scanned once."""
+  a/clips/x.mp4, b/clips/x.mp4). The same file given twice is scanned once.
+
+A verdict resting on fewer than half the frame pairs the detector was calibrated on
+is marked LOW-EVIDENCE (JSON: "evidence_level": "low", n_pairs, pairs_expected).
+Images and video frames above DIFFFAKE_MAX_PIXELS pixels (default 50000000) are
+refused (a JPEG is decoded reduced instead); set it to raise the limit."""
 
 
 def add_arguments(p) -> None:
@@ -88,7 +93,9 @@ def _line(r) -> str:
         others = " ".join(f"{c['name']}={c['score']:+.3f}" for c in r.components[1:] if c["score"] is not None)
         others = f"[{others}]  " if others else ""
         people = f" (main of {r.segments} people)" if getattr(r, "segments", 1) > 1 else ""
-        return (f"{r.verdict.upper():7s} {score}  {p}{ref}{others}faces {r.n_faces}/{r.n_frames}{people}  "
+        low = (f"LOW-EVIDENCE({r.n_pairs}/{r.pairs_expected} pairs)  "
+               if getattr(r, "evidence_level", None) == "low" else "")
+        return (f"{r.verdict.upper():7s} {low}{score}  {p}{ref}{others}faces {r.n_faces}/{r.n_frames}{people}  "
                 f"{t:.1f}s  {r.path}")
     label = {"error": "ERROR", "no_face": "NO FACE", "too_few_faces": "TOO FEW"}.get(r.status, r.status)
     error = str(r.error)   # most reasons already start with the path: say it once
@@ -141,8 +148,10 @@ def run(args) -> int:
 
     from ..detector import Detector
     from ..faces.listing import list_inputs
+    from ..faces.limits import max_pixels
     from ..output_paths import output_file
 
+    max_pixels()   # a bad DIFFFAKE_MAX_PIXELS is a usage error (exit 2), said once, not per file
     ray_only = [flag for flag, given in (("--out", args.out is not None), ("--actors", args.actors is not None),
                                          ("--dry-run", args.dry_run)) if given]
     if ray_only:   # without --ray they would be ignored: the scan would not do what was asked

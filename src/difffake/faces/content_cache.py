@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from pathlib import Path
 
 from ..fileio import atomic_write_text
@@ -65,6 +66,8 @@ class ContentCache:
             path = Path(path).resolve()
             st = path.stat()
         except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):   # a FIFO would block the hash: the reader says why
             return None
         memo = f"{path}|{st.st_size}|{st.st_mtime_ns}"
         if memo not in self._memo:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import FaceConfig
+from ..errors import MediaError
 from .crop import box_of, crop_face, shrink, union_box
 from .detect import FaceDetector, make_detector, pick_face
 from .roi import with_roi_tracking
@@ -75,6 +76,12 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
         stages.append(face.stage)
         if on_face is not None:
             on_face(index, crop, lm)
+    if not any(has_face) and info.get("kind") in ("video", "gif"):
+        # "no face" only for frames that decoded cleanly: a corrupt stream is an unreadable file
+        from .stream_check import undecodable_reason
+        why = undecodable_reason(path, info)
+        if why is not None:
+            raise MediaError(path, why)
     order = np.argsort(indices, kind="stable")  # a re-planned tail may come out of order
     pick = lambda seq: [seq[i] for i in order]  # noqa: E731
     stage_counts = {s: stages.count(s) for s in sorted(set(stages))}

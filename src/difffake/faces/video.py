@@ -17,6 +17,12 @@ import cv2
 import numpy as np
 
 from ..errors import MediaError
+from .file_checks import check_readable
+from .images import read_image
+from .limits import max_pixels as _max_pixels
+from .limits import too_large
+from .native_logs import quiet_opencv
+from .stream_check import open_failure_reason
 
 log = logging.getLogger("difffake.faces")
 
@@ -72,79 +78,61 @@ def sample_frames(path, num_frames: int) -> tuple[list[np.ndarray], np.ndarray, 
     return frames, indices, info
 
 
-def iter_frames(path, num_frames: int, info: dict | None = None) -> Iterator[tuple[int, np.ndarray]]:
+def iter_frames(path, num_frames: int, info: dict | None = None,
+                max_pixels: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (frame index, RGB uint8 frame) for evenly spaced frames; fills `info`.
 
-    Raises MediaError naming the file and the reason when nothing can be decoded.
+    Raises MediaError naming the file and the reason when nothing can be decoded,
+    when the path is not a readable regular file (faces.file_checks), or when an
+    image or video frame is larger than `max_pixels` (default $DIFFFAKE_MAX_PIXELS
+    or 50 MP; faces.limits; a JPEG above it is decoded reduced).
     Indices are increasing except in the rare case where the container reported
     more frames than it holds (see `_iter_video`).
     """
     path = Path(path)
     info = {} if info is None else info
-    if not path.exists():
-        raise MediaError(path, "no such file")
-    if path.is_dir():
-        raise MediaError(path, "is a folder, not a media file")
-    if path.stat().st_size == 0:
-        raise MediaError(path, "empty file (0 bytes)")
+    check_readable(path)   # before any decoder: a FIFO would block it, a 0-byte file confuse it
     if num_frames < 1:
         raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    limit = _max_pixels(max_pixels)
     kind = media_kind(path)
     if kind == "image":
-        yield 0, _read_image(path, info)
+        yield 0, read_image(path, info, limit)
     elif kind == "gif":
-        yield from _iter_gif(path, num_frames, info)
+        yield from _iter_gif(path, num_frames, info, limit)
     else:  # videos and unknown extensions: let FFmpeg try
-        yield from _iter_video(path, num_frames, info)
+        yield from _iter_video(path, num_frames, info, limit)
 
 
-def _read_image(path: Path, info: dict) -> np.ndarray:
-    data = np.fromfile(str(path), np.uint8)  # imdecode also copes with non-ASCII paths
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)  # grayscale / palette / alpha -> 3 channels
-    if bgr is not None:
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        decoder = "opencv"
-    else:
-        rgb = _read_image_pil(path)
-        decoder = "pil"
-    h, w = rgb.shape[:2]
-    info.update(kind="image", decoder=decoder, frame_count=1, reported_frame_count=1,
-                fps=0.0, width=w, height=h)
-    return rgb
-
-
-def _read_image_pil(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB")).copy()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise MediaError(path, f"not a readable image ({type(exc).__name__}: {exc})") from None
-
-
-def _iter_gif(path: Path, num_frames: int, info: dict):
+def _iter_gif(path: Path, num_frames: int, info: dict, limit: int):
     # OpenCV's FFmpeg reads most GIFs; PIL is the fallback for the ones it cannot.
     try:
-        yield from _iter_video(path, num_frames, info)
+        yield from _iter_video(path, num_frames, info, limit)
         return
-    except MediaError:
-        pass
-    from PIL import Image, ImageSequence, UnidentifiedImageError
+    except MediaError as exc:
+        ffmpeg_reason = exc.reason   # kept: said beside PIL's if PIL fails too
+    from PIL import ImageSequence
+
+    from .images import PIL_ERRORS, _pil_open
 
     try:
-        with Image.open(path) as im:
+        with _pil_open(path) as im:
+            if im.size[0] * im.size[1] > limit:
+                raise MediaError(path, too_large(im.size[0], im.size[1], limit, "GIF frame"))
             total = getattr(im, "n_frames", 1)
             wanted = set(even_indices(total, num_frames).tolist())
             for i, frame in enumerate(ImageSequence.Iterator(im)):
+                if frame.size[0] * frame.size[1] > limit:   # a later frame may declare another size
+                    raise MediaError(path, too_large(frame.size[0], frame.size[1], limit, "GIF frame"))
                 if i in wanted:
                     rgb = np.asarray(frame.convert("RGB")).copy()
                     info.update(kind="gif", decoder="pil", frame_count=total,
                                 reported_frame_count=total, fps=0.0,
                                 width=rgb.shape[1], height=rgb.shape[0])
                     yield i, rgb
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise MediaError(path, f"not a readable GIF ({type(exc).__name__}: {exc})") from None
+    except PIL_ERRORS as exc:
+        raise MediaError(path, f"not a readable GIF (FFmpeg: {ffmpeg_reason}; "
+                               f"PIL: {type(exc).__name__}: {exc})") from None
 
 
 def _count_frames(cap: cv2.VideoCapture) -> int:
@@ -154,18 +142,27 @@ def _count_frames(cap: cv2.VideoCapture) -> int:
     return n
 
 
-def _iter_video(path: Path, num_frames: int, info: dict):
+def _not_decodable(path: Path, generic: str) -> MediaError:
+    """OpenCV's failure, with FFmpeg's own reason when PyAV can tell it (faces.stream_check)."""
+    why = open_failure_reason(path)
+    return MediaError(path, f"{generic}: {why}" if why else generic)
+
+
+def _iter_video(path: Path, num_frames: int, info: dict, limit: int | None = None):
+    quiet_opencv()   # OpenCV's FFmpeg would print its own messages to stderr
+    limit = _max_pixels(limit)
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
-            raise MediaError(path, "cannot be opened as a video (not a video, unsupported codec, "
-                                   "or truncated container)")
+            raise _not_decodable(path, "cannot be opened as a video (not a video, unsupported codec, "
+                                       "or truncated container)")
         reported = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        width, height = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width * height > limit:   # one frame at a time, but each must fit
+            raise MediaError(path, too_large(width, height, limit, "video frame"))
         info.update(kind="gif" if path.suffix.lower() == ".gif" else "video", decoder="opencv",
-                    reported_frame_count=reported, fps=fps,
-                    width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                    height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+                    reported_frame_count=reported, fps=fps, width=width, height=height)
         total = reported
         if total <= 0:
             # Some containers (webm, streams) report no count: count in a cheap grab pass.
@@ -192,7 +189,7 @@ def _iter_video(path: Path, num_frames: int, info: dict):
         else:
             info["frame_count"] = total
             if not yielded:
-                raise MediaError(path, "no decodable frames (corrupt video)")
+                raise _not_decodable(path, "no decodable frames (corrupt video)")
             return
         # The stream ended before the reported count (a wrong header or a truncated
         # file): the real count is `decoded`. Replace the missing tail frames by
@@ -200,7 +197,7 @@ def _iter_video(path: Path, num_frames: int, info: dict):
         real_total = decoded
         info["frame_count"] = real_total
         if real_total == 0:
-            raise MediaError(path, "no decodable frames (truncated or corrupt video)")
+            raise _not_decodable(path, "no decodable frames (truncated or corrupt video)")
         missing = len(wanted) - len(yielded)
         extra = [int(i) for i in even_indices(real_total, num_frames) if int(i) not in yielded]
         extra = sorted(extra)[-missing:] if missing > 0 else []
