@@ -205,9 +205,9 @@ def main(argv=None) -> int:
         f"Wall-clock seconds of the CLI's per-file scan, {len(plain_t)} suspect "
         f"clips (every {args.time_every}th twin, both suspects; each scanned plainly and with the reference, "
         f"interleaved, order alternating), {args.threads} torch threads, {os.cpu_count()} cores, {platform.machine()}, malloc tuning "
-        f"{'on' if os.environ.get('MALLOC_MMAP_MAX_') else 'off'}. The machine was shared with other jobs: "
-        f"a plain scan took {min(plain_t):.1f}-{max(plain_t):.1f} s per clip here (about 1 s on an idle "
-        "machine, see scan.md), so the ratios are rough; the medians are the steadier.", "",
+        f"{'on' if os.environ.get('MALLOC_MMAP_MAX_') else 'off'}, load average at the end "
+        f"{os.getloadavg()[0]:.1f} / {os.getloadavg()[1]:.1f} (other jobs slow the two modes alike only roughly): "
+        f"a plain scan took {min(plain_t):.1f}-{max(plain_t):.1f} s per clip here; the medians are the steadier.", "",
         "| | mean s / suspect video | ratio |", "|---|---|---|",
         f"| scan | {np.mean(plain_t):.2f} | 1.00 |",
         f"| scan --reference (blind reference score + identity) | {np.mean(ref_t):.2f} | **{ratio:.2f}** |",
