@@ -49,6 +49,8 @@ class ReferenceGuidedDetector:
         return [faces[int(np.argmin(distances))]]
 
     def __getattr__(self, name):   # name, settings, ... of the real detector
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self._inner, name)
 
 
