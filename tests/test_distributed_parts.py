@@ -78,12 +78,15 @@ def test_scan_worker_keeps_every_engine_to_its_threads():
     import torch
 
     from difffake.distributed.actors import ScanWorker
+    from difffake.faces import pipeline
 
-    before = cv2.getNumThreads(), torch.get_num_threads()   # the worker sets both process-wide
+    before = cv2.getNumThreads(), torch.get_num_threads(), pipeline.READ_AHEAD   # set process-wide
     try:
         worker = ScanWorker(None, frames=4, threads=1)
         assert worker.detector.backbone.session.get_session_options().intra_op_num_threads == 1
         assert cv2.getNumThreads() == 1
+        assert pipeline.READ_AHEAD is False   # no decode thread beside the actor's one core
     finally:
         cv2.setNumThreads(before[0])
         torch.set_num_threads(before[1])
+        pipeline.READ_AHEAD = before[2]

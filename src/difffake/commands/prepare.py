@@ -87,9 +87,12 @@ def reusable(store, job: Job, quiet: bool = False) -> bool:
 _STATE: dict = {}
 
 
-def _init_worker(store_root: str, cfg_dict: dict, detector=None) -> None:
+def _init_worker(store_root: str, cfg_dict: dict, detector=None, read_ahead: bool = True) -> None:
+    from ..faces import pipeline
     from ..faces.pipeline import detector_for
     from ..faces.store import FaceStore
+
+    pipeline.READ_AHEAD = read_ahead   # pool workers already fill every core: no decode thread each
 
     cfg = FaceConfig(**cfg_dict)
     _STATE.update(cfg=cfg, detector=detector or detector_for(cfg), store=FaceStore(store_root))
@@ -165,7 +168,8 @@ def prepare_jobs(jobs: list[Job], store_root, cfg: FaceConfig, workers: int = 1,
                               bar, store.root)
     else:
         ctx = mp.get_context("spawn")
-        with ctx.Pool(min(workers, len(todo)), initializer=_init_worker, initargs=init_args) as pool:
+        with ctx.Pool(min(workers, len(todo)), initializer=_init_worker,
+                      initargs=init_args + (None, False)) as pool:
             results = _two_passes(
                 todo, lambda batch, wait: pool.imap_unordered(functools.partial(_process, wait=wait), batch),
                 bar, store.root)

@@ -45,9 +45,12 @@ class ScanWorker:
         import cv2
         import torch
 
-        # one core per actor: torch, OpenCV and ONNX Runtime would each start a thread per core otherwise
+        # one core per actor: torch, OpenCV and ONNX Runtime would each start a thread per core
+        # otherwise, and the face pipeline a decode thread
+        from ..faces import pipeline
         torch.set_num_threads(max(1, threads))
         cv2.setNumThreads(max(1, threads))
+        pipeline.READ_AHEAD = threads > 1
         self.dry_run = dry_run
         self.detector = None
         if not dry_run:
@@ -94,7 +97,10 @@ class FaceWorker:
         from ..faces.store import FaceStore
 
         import cv2
+
+        from ..faces import pipeline
         cv2.setNumThreads(1)   # one core per actor
+        pipeline.READ_AHEAD = False
         self.cfg = FaceConfig(**cfg_dict)
         self.dry_run = dry_run
         self.detector = None if dry_run else detector_for(self.cfg)

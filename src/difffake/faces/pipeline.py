@@ -18,8 +18,12 @@ from .crop import box_of, crop_face, shrink, union_box
 from .detect import FaceDetector, make_detector, pick_face
 from .roi import with_roi_tracking
 from .identity_switch import split_by_identity
+from .read_ahead import read_ahead
 from .store import FaceRecord
 from .video import iter_frames
+
+
+READ_AHEAD = True   # decode the next sampled frame in a second thread (faces.read_ahead)
 
 
 def detector_for(cfg: FaceConfig) -> FaceDetector:
@@ -52,7 +56,8 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
     indices, has_face, boxes, lms, scores, crops, stages = [], [], [], [], [], [], []
     frame_size = (0, 0)
     hint = None  # previous face's detector box: lets the detector track small faces
-    for index, rgb in iter_frames(path, cfg.num_frames, info):
+    frames = iter_frames(path, cfg.num_frames, info)
+    for index, rgb in (read_ahead(frames) if READ_AHEAD else frames):   # decoding overlaps detection
         frame_size = rgb.shape[:2]
         face = pick_face(detector.detect(rgb, hint_box=hint), cfg.policy, previous_box=hint)
         indices.append(index)
