@@ -77,7 +77,7 @@ def install(venv: Path) -> dict:
 
 
 def sizes(venv: Path) -> dict:
-    du = lambda p: int(subprocess.run(["du", "-sm", str(p)], capture_output=True, text=True).stdout.split()[0])  # noqa: E731
+    du = lambda p: int(subprocess.run(["du", "-sm", str(p)], capture_output=True, text=True).stdout.split()[0])
     site = next((venv / "lib").glob("python3*/site-packages"))
     parts = sorted(((du(p), p.name) for p in site.iterdir() if p.is_dir() and not p.name.endswith("-info")),
                    reverse=True)
@@ -122,7 +122,7 @@ def main() -> None:
     bare = [timed([py, "-c", "import onnxruntime, cv2, dlib"], base_env) for _ in range(args.reps)]
     floors = [json.loads(timed([py, "-c", FLOOR, str(CLIP)], base_env)[2]) for _ in range(args.reps)]
     start = [timed([py, "-c", "import difffake.cli"], base_env)[0] for _ in range(args.reps)]
-    med = lambda xs: statistics.median(xs)  # noqa: E731
+    med = lambda xs: statistics.median(xs)
     fl = {k: med([f[k] for f in floors]) for k in floors[0]}
     bare_wall, bare_rss = med([b[0] for b in bare]), med([b[1] for b in bare])
     floor = bare_wall + fl["landmark_load"] + fl["decode"] + fl["detect"] + fl["net_load"] + fl["embed"]

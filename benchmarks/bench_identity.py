@@ -160,7 +160,7 @@ def main(argv=None) -> int:
     tr = [i for i, r in enumerate(rows) if r["t_ref"] is not None]   # twins scanned in full
     auc_blind = float(roc_auc_score(y[tr], [rows[i]["blind"] for i in tr]))
     auc_refscore = float(roc_auc_score(y[tr], [rows[i]["ref_score"] for i in tr]))
-    count = lambda lab, v: sum(r["label"] == lab and r["verdict"] == v for r in rows)  # noqa: E731
+    count = lambda lab, v: sum(r["label"] == lab and r["verdict"] == v for r in rows)
     n_real, n_fake = int((~y).sum()), int(y.sum())
     twin_share = float(np.mean([d[i + 1] > d[i] for i in range(0, len(rows), 2)]))
     ratio = float(np.sum(ref_t) / np.sum(plain_t))
@@ -223,7 +223,7 @@ def main(argv=None) -> int:
     ]
     for i in range(0, len(rows), 2):
         r, f = rows[i], rows[i + 1]
-        fmt = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+        fmt = lambda v: "–" if v is None else f"{v:.3f}"
         lines.append(f"| {r['twin']} | {fmt(r['distance'])} | {r['verdict']} | {fmt(f['distance'])} | {f['verdict']} |")
     text = "\n".join(lines) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from difffake.config import FaceConfig
 from difffake.commands.prepare import prepare
+from difffake.config import FaceConfig
 from difffake.faces.store import FaceStore
 
 REPO = Path(__file__).resolve().parents[1]

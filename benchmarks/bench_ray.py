@@ -73,7 +73,6 @@ def local_scan(files, frames):
 
 def ray_scan_run(files, frames, actors, out):
     from difffake.distributed import ray_scan
-
     from difffake.distributed.results import read_rows
 
     out.unlink(missing_ok=True)

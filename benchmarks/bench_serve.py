@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "data" / "dev"
 GB = 1024 ** 3
 sys.path.insert(0, str(REPO / "tests"))
-from serve_support import faststart_copy, free_port, multipart_stream  # noqa: E402
+from serve_support import faststart_copy, free_port, multipart_stream
 
 
 def clip_near(seconds: float) -> Path:
@@ -195,7 +195,7 @@ def big_declared(server: Server) -> dict:
             reply += s.recv(65536)
             if reply:
                 break
-        except socket.timeout:
+        except TimeoutError:
             continue
     s.settimeout(10)
     try:

@@ -15,24 +15,24 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import datetime
+import platform
+import sys
+import time
+from pathlib import Path
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import cv2
+import numpy as np
+import torch
 
-from difffake.config import FaceConfig  # noqa: E402
-from difffake.synthesis.blend import PseudoFakeGenerator  # noqa: E402
-from difffake.synthesis.dataset import FaceItem, PseudoFakeDataset  # noqa: E402
-from difffake.synthesis.masks import MASK_TYPES  # noqa: E402
+from difffake.config import FaceConfig
+from difffake.synthesis.blend import PseudoFakeGenerator
+from difffake.synthesis.dataset import FaceItem, PseudoFakeDataset
+from difffake.synthesis.masks import MASK_TYPES
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reference_synthesis import ReferenceGenerator  # noqa: E402
+from reference_synthesis import ReferenceGenerator
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = REPO.parent / "shared" / "data" / "real" / "photos"

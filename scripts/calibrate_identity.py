@@ -158,7 +158,11 @@ def main(argv=None) -> int:
 
     from difffake.embeddings import embed_store, make_embedder
     from difffake.faces.store import FaceStore
-    from difffake.identity.calibration import IdentityCalibration, fit_calibration, write_identity_json
+    from difffake.identity.calibration import (
+        IdentityCalibration,
+        fit_calibration,
+        write_identity_json,
+    )
 
     defaults = IdentityCalibration(same_max=0.0, different_min=0.0)
     store = FaceStore(args.store)

@@ -118,7 +118,7 @@ def _imwrite(path: Path, rgb: np.ndarray, params=()) -> Path:
 
 def build_corpus(folder: Path, face: np.ndarray) -> list[Case]:
     folder.mkdir(parents=True, exist_ok=True)
-    f = lambda name: folder / name  # noqa: E731
+    f = lambda name: folder / name
     clip = face_frames(face, 24)   # 16 pairs: more than half the 24 of the calibrated 32 frames
     rng = np.random.default_rng(0)
     cases: list[Case] = []

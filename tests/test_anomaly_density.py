@@ -5,7 +5,11 @@ from sklearn.svm import OneClassSVM
 
 from difffake.anomaly.calibrate import calibrate
 from difffake.anomaly.density import DensityModel
-from difffake.anomaly.density_score import gmm_log_likelihood, knn_mean_distance, ocsvm_decision
+from difffake.anomaly.density_score import (
+    gmm_log_likelihood,
+    knn_mean_distance,
+    ocsvm_decision,
+)
 
 
 def _data(seed=0, n=300, d=20):

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from media_corpus import VERDICT, build_corpus
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from difffake.datasets import OPTIONS, READERS, DatasetError, detect_layout, load_dataset
+from difffake.datasets import (
+    OPTIONS,
+    READERS,
+    DatasetError,
+    detect_layout,
+    load_dataset,
+)
 from difffake.datasets.options import check_options, reader_parameters
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from difffake.datasets import DatasetError, KINDS, detect_layout, load_dataset
+from difffake.datasets import KINDS, DatasetError, detect_layout, load_dataset
 
 FFPP_METHODS = {"Deepfakes", "FaceSwap", "NeuralTextures", "Face2Face"}
 

@@ -11,9 +11,16 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from detector_folder_support import (
+    copy_default,
+    edit_json,
+    edit_npz_meta,
+    npz_arrays,
+    rechecksum,
+    sha256,
+    write_npz,
+)
 
-from detector_folder_support import (copy_default, edit_json, edit_npz_meta, npz_arrays, rechecksum, sha256,
-                                     write_npz)
 from difffake.detector import Detector, DetectorFileError, DetectorFolderError
 
 

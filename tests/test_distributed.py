@@ -22,10 +22,10 @@ import pytest
 
 ray = pytest.importorskip("ray", reason='needs Ray: pip install "difffake[ray]"')
 
-from difffake.config import FaceConfig  # noqa: E402
-from difffake.distributed import ray_prepare, ray_scan  # noqa: E402
-from difffake.distributed.actors import scan_one  # noqa: E402
-from difffake.distributed.results import read_rows  # noqa: E402
+from difffake.config import FaceConfig
+from difffake.distributed import ray_prepare, ray_scan
+from difffake.distributed.actors import scan_one
+from difffake.distributed.results import read_rows
 
 REPO = Path(__file__).resolve().parents[1]
 FRAMES = 6

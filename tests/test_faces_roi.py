@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
+from test_faces_detect import expected_box, place
 
 from difffake.config import FaceConfig
 from difffake.faces.detect import DlibDetector
 from difffake.faces.pipeline import detector_for, extract_faces
 from difffake.faces.roi import RoiTracker, with_roi_tracking
-from test_faces_detect import expected_box, place
 
 
 def test_face_found_in_the_window_matches_the_full_search(face_detector, astronaut_rgb):
@@ -64,5 +64,5 @@ def test_video_faces_with_and_without_the_window_agree(synthetic_videos, face_de
     assert tracked.num_faces == plain.num_faces >= 11
     assert tracked.meta["stages"].get("roi", 0) >= 10
     both = plain.has_face & tracked.has_face
-    in_frame = lambda r: r.landmarks[both] + r.boxes[both][:, None, :2]   # noqa: E731 (crop -> frame px)
+    in_frame = lambda r: r.landmarks[both] + r.boxes[both][:, None, :2]
     assert np.allclose(in_frame(tracked), in_frame(plain), atol=8)

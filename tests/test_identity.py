@@ -12,8 +12,13 @@ import pytest
 from difffake.cli import main
 from difffake.config import FaceConfig
 from difffake.detector import DEFAULT_DIR, Detector, DetectorFileError
-from difffake.identity.calibration import (IDENTITY_JSON, IdentityCalibration, fit_calibration,
-                                           read_identity_json, write_identity_json)
+from difffake.identity.calibration import (
+    IDENTITY_JSON,
+    IdentityCalibration,
+    fit_calibration,
+    read_identity_json,
+    write_identity_json,
+)
 from difffake.identity.compare import identify
 
 

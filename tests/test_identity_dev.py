@@ -40,7 +40,7 @@ def test_dev_twins_fake_is_not_the_reference_person(shared_data, face_detector):
         ref, real_rest = _split_descriptors(real, embedder.embed_record(real))
         _, fake_rest = _split_descriptors(fake, embedder.embed_record(fake))
         assert len(ref) >= 2 and len(real_rest) >= cal.min_faces, name
-        pick = lambda d: d[spread_positions(len(d), cal.suspect_frames)]  # noqa: E731  as a scan does
+        pick = lambda d: d[spread_positions(len(d), cal.suspect_frames)]
         d_real = video_distance(pick(real_rest), ref, cal.trim)
         d_fake = video_distance(pick(fake_rest), ref, cal.trim)
         distances["real"].append(d_real)

@@ -11,11 +11,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from media_corpus import encode, face_frames, flip_bytes, png_by_hand
 
 from difffake.errors import MediaError, UsageError
 from difffake.faces.limits import DEFAULT_MAX_PIXELS, max_pixels, reduce_factor
 from difffake.faces.video import iter_frames, sample_frames
-from media_corpus import encode, face_frames, flip_bytes, png_by_hand
 
 REPO = Path(__file__).resolve().parents[1]
 

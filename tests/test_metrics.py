@@ -4,7 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from difffake.metrics import bootstrap_auc_ci, compute_metrics, equal_error_rate, twin_test
+from difffake.metrics import (
+    bootstrap_auc_ci,
+    compute_metrics,
+    equal_error_rate,
+    twin_test,
+)
 
 
 def test_auc_ap_on_hand_case():

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from difffake.backbone.onnx_engine import ONNX_FILE, OnnxBackbone
-from difffake.backbone.preprocess import preprocess_batch, preprocess_crop, preprocess_crop_array, to_tensor
+from difffake.backbone.preprocess import (
+    preprocess_batch,
+    preprocess_crop,
+    preprocess_crop_array,
+    to_tensor,
+)
 from difffake.cli import main
 from difffake.detector import DEFAULT_DIR, Detector, DetectorFileError
 

@@ -45,8 +45,8 @@ def test_stays_at_most_depth_ahead_and_cleans_up_when_the_caller_stops():
 
 
 def test_extracted_faces_are_identical_with_and_without_read_ahead(synthetic_videos, face_detector, monkeypatch):
-    import difffake.faces.pipeline as pipeline
     from difffake.config import FaceConfig
+    from difffake.faces import pipeline
 
     video = synthetic_videos / "astro_0.mp4"
     with_thread = pipeline.extract_faces(video, FaceConfig(num_frames=8), face_detector)

@@ -22,7 +22,7 @@ def test_report_states_basis_components_evidence_and_seconds(tiny_detector, scan
     page = render_report([scanned], tiny_detector)
     assert "The verdict is based on the differential score" in page
     assert f"threshold {scanned.threshold:.3f}" in page
-    rows = re.findall(r"<tr>\s*<td>(.*?)</td>", page.split('id="components"')[1].split("</table>")[0], re.S)
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>", page.split('id="components"')[1].split("</table>")[0], re.DOTALL)
     assert any("differential score" in r for r in rows) and any("frame classifier" in r for r in rows)
     n = tiny_detector.calibration.n
     assert re.search(rf"p\(real\) = {scanned.p_value_real:.3f}: \d+ of {n} real videos", page)
@@ -46,7 +46,7 @@ def test_accuracy_comes_from_the_model_card_or_is_said_to_be_missing(tiny_detect
 
 def test_settings_are_words_without_json_literals_or_paths(tiny_detector, scanned):
     page = render_report([scanned], tiny_detector)
-    settings = " ".join(re.findall(r"<td>(.*?)</td>", page.split("<h3>Settings</h3>")[1], re.S))
+    settings = " ".join(re.findall(r"<td>(.*?)</td>", page.split("<h3>Settings</h3>")[1], re.DOTALL))
     for literal in ("null", "None", "dlib-hog", '"', "&#34;", "true", "runs/", "/tmp"):
         assert literal not in settings, literal
     assert "dlib HOG face detector" in settings and "evenly spaced frames" in settings

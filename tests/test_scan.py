@@ -32,7 +32,7 @@ def test_exit_code_says_flagged_or_failed(results, code):
 
 def test_library_api_scans_a_video(saved_detector, synthetic_videos):
     det = Detector.load(saved_detector)
-    res = det.scan((synthetic_videos / "astro_0.mp4"))
+    res = det.scan(synthetic_videos / "astro_0.mp4")
     assert res.status == "ok" and res.verdict in ("real", "fake")
     assert res.n_pairs == len(res.pair_scores) > 0
     assert res.score == pytest.approx(sum(res.pair_scores) / len(res.pair_scores))
@@ -44,7 +44,7 @@ def test_json_lines_one_per_file_and_bad_file_does_not_stop_batch(saved_detector
                                                                  tmp_path, capsys):
     bad = tmp_path / "broken.mp4"
     bad.write_text("not a video")
-    code = main(["scan", str(bad), str((synthetic_videos / "astro_0.mp4")), str((synthetic_videos / "astro_1.mp4")),
+    code = main(["scan", str(bad), str(synthetic_videos / "astro_0.mp4"), str(synthetic_videos / "astro_1.mp4"),
                  "--detector", str(saved_detector), "--json"])
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     assert [r["status"] for r in lines] == ["error", "ok", "ok"]
@@ -54,7 +54,7 @@ def test_json_lines_one_per_file_and_bad_file_does_not_stop_batch(saved_detector
 
 
 def test_text_output_and_missing_input(saved_detector, synthetic_videos, tmp_path, capsys):
-    code = main(["scan", str((synthetic_videos / "astro_0.mp4")), str(tmp_path / "nope.mp4"),
+    code = main(["scan", str(synthetic_videos / "astro_0.mp4"), str(tmp_path / "nope.mp4"),
                  "--detector", str(saved_detector)])
     out = capsys.readouterr().out
     assert re.search(r"(REAL|FAKE)\s+differential score=[+-]\d", out)
@@ -64,7 +64,7 @@ def test_text_output_and_missing_input(saved_detector, synthetic_videos, tmp_pat
 
 def test_html_report_is_self_contained(saved_detector, synthetic_videos, tmp_path, capsys):
     report = tmp_path / "out" / "report.html"
-    main(["scan", str((synthetic_videos / "astro_0.mp4")), "--detector", str(saved_detector), "--report", str(report)])
+    main(["scan", str(synthetic_videos / "astro_0.mp4"), "--detector", str(saved_detector), "--report", str(report)])
     page = report.read_text()
     assert "<html" in page and "difffake scan report" in page
     assert page.count("data:image/png;base64,") >= 3   # timeline + at least one pair of crops
@@ -75,8 +75,8 @@ def test_html_report_is_self_contained(saved_detector, synthetic_videos, tmp_pat
 
 def test_reference_adds_a_second_view(saved_detector, synthetic_videos, capsys, tmp_path):
     report = tmp_path / "ref.html"
-    main(["scan", str((synthetic_videos / "astro_0.mp4")), "--detector", str(saved_detector), "--json",
-          "--reference", str((synthetic_videos / "astro_1.mp4")), "--report", str(report)])
+    main(["scan", str(synthetic_videos / "astro_0.mp4"), "--detector", str(saved_detector), "--json",
+          "--reference", str(synthetic_videos / "astro_1.mp4"), "--report", str(report)])
     line = json.loads(capsys.readouterr().out.splitlines()[0])
     assert isinstance(line["reference_score"], float)
     assert len(line["reference_pair_scores"]) == line["n_faces"]
@@ -88,7 +88,7 @@ def test_reference_without_face_is_a_clear_error(saved_detector, synthetic_video
     import numpy as np
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((200, 200, 3), 90, np.uint8))
-    code = main(["scan", str((synthetic_videos / "astro_0.mp4")), "--detector", str(saved_detector),
+    code = main(["scan", str(synthetic_videos / "astro_0.mp4"), "--detector", str(saved_detector),
                  "--reference", str(blank)])
     assert code == 3
     assert "blank.png: no face found" in capsys.readouterr().err

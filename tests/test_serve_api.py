@@ -10,11 +10,11 @@ pytest.importorskip("fastapi", reason="needs the serve extra (pip install -e '.[
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("av")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
+from serve_support import faststart_copy, live_server, multipart_stream, wait_done
 
-from difffake.serve.app import create_app  # noqa: E402
-from difffake.serve.config import GB, ServeConfig  # noqa: E402
-from serve_support import faststart_copy, live_server, multipart_stream, wait_done  # noqa: E402
+from difffake.serve.app import create_app
+from difffake.serve.config import GB, ServeConfig
 
 LIMIT = 4 * 1024 * 1024
 
@@ -22,9 +22,8 @@ LIMIT = 4 * 1024 * 1024
 @pytest.fixture(scope="module")
 def server(tiny_detector):
     app = create_app(lambda: tiny_detector, ServeConfig(max_upload_bytes=LIMIT, queue_size=2))
-    with live_server(app) as url:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            yield client, app
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=60) as client:
+        yield client, app
 
 
 def _post(client, name, data, ctype="video/mp4"):

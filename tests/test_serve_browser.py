@@ -16,8 +16,9 @@ import pytest
 pytest.importorskip("fastapi", reason="needs the serve extra (pip install -e '.[serve]')")
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (the test extra)")
 
-from difffake.serve.app import create_app  # noqa: E402
-from serve_support import live_server  # noqa: E402
+from serve_support import live_server
+
+from difffake.serve.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -10,12 +10,12 @@ import pytest
 pytest.importorskip("fastapi", reason="needs the serve extra (pip install -e '.[serve]')")
 schemathesis = pytest.importorskip("schemathesis")
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from serve_support import live_server
 
-from difffake.serve.app import create_app  # noqa: E402
-from difffake.serve.config import ServeConfig  # noqa: E402
-from serve_support import live_server  # noqa: E402
+from difffake.serve.app import create_app
+from difffake.serve.config import ServeConfig
 
 MAX_EXAMPLES = 25   # per operation and mode: bounded, so the test stays well under a minute
 

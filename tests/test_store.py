@@ -119,6 +119,7 @@ def test_embed_store_reembeds_a_rewritten_entry(store, tmp_path):
 
 def test_atomic_writes_get_ordinary_file_modes(tmp_path):
     import os
+
     from difffake.fileio import atomic_write_text
     target = tmp_path / "model.json"
     atomic_write_text(target, "{}")

@@ -8,8 +8,14 @@ import pytest
 from difffake.config import SynthConfig
 from difffake.synthesis.augment import elastic_field, jitter
 from difffake.synthesis.blend import PseudoFakeGenerator, soften_mask
-from difffake.synthesis.masks import (GLOBAL_TYPES, MASK_TYPES, REGION_TYPES, choose_mask_type,
-                                      draw_mask, make_mask)
+from difffake.synthesis.masks import (
+    GLOBAL_TYPES,
+    MASK_TYPES,
+    REGION_TYPES,
+    choose_mask_type,
+    draw_mask,
+    make_mask,
+)
 
 NOSE_TIP = 30
 

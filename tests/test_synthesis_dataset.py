@@ -8,8 +8,14 @@ import torch
 from torch.utils.data import DataLoader
 
 from difffake.config import SynthConfig
-from difffake.synthesis.dataset import (FaceItem, PseudoFakeDataset, collate_pairs, load_face_items,
-                                        view_matrix, warp_view)
+from difffake.synthesis.dataset import (
+    FaceItem,
+    PseudoFakeDataset,
+    collate_pairs,
+    load_face_items,
+    view_matrix,
+    warp_view,
+)
 from difffake.synthesis.masks import MASK_TYPES
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)

@@ -115,7 +115,7 @@ def executed(output: str) -> int:
     stat = re.findall(r"stat::number_of_executed_units:\s*(\d+)", output)
     if stat:
         return int(stat[-1])
-    lines = re.findall(r"^#(\d+)\s", output, flags=re.M)
+    lines = re.findall(r"^#(\d+)\s", output, flags=re.MULTILINE)
     return int(lines[-1]) if lines else 0
 
 

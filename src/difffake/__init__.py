@@ -7,7 +7,7 @@ Higher scores always mean "more likely fake".
 """
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "Detector", "ScanResult"]
+__all__ = ["Detector", "ScanResult", "__version__"]
 
 
 def __getattr__(name):

@@ -7,8 +7,16 @@ import logging
 import sys
 
 from . import __version__
-from .errors import (EXIT_INTERNAL, EXIT_USAGE, TRAIN_EXTRA_MODULES, DifffakeError, FileError,
-                     MissingExtra, SettingsMismatch, UsageError)
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_USAGE,
+    TRAIN_EXTRA_MODULES,
+    DifffakeError,
+    FileError,
+    MissingExtra,
+    SettingsMismatch,
+    UsageError,
+)
 
 # Order = order shown in --help. Each module is imported lazily so that
 # `difffake --help` does not pay for torch.

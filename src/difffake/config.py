@@ -141,7 +141,7 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Config":
+    def from_dict(cls, data: dict[str, Any]) -> Config:
         def build(kind, values):
             names = {f.name for f in dataclasses.fields(kind)}
             return kind(**{k: (tuple(v) if isinstance(v, list) else v)

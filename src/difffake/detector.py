@@ -23,9 +23,15 @@ from .anomaly.density import versions as _anomaly_versions
 from .anomaly.fusion import LABELS, Fusion, component_scores
 from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
 from .config import AnomalyConfig, FaceConfig
-from .detector_folder import DetectorFileError, DetectorFolderError, check_fields, reading, verify_folder
-from .errors import MediaError
+from .detector_folder import (
+    DetectorFileError,
+    DetectorFolderError,
+    check_fields,
+    reading,
+    verify_folder,
+)
 from .embeddings import embed_record, embed_record_and_prob, frame_fake_prob
+from .errors import MediaError
 from .fileio import atomic_write_text, json_default, sha256_file
 from .scan_result import ScanResult
 
@@ -105,7 +111,7 @@ class Detector:
 
     @classmethod
     def load(cls, path=None, device: str = "cpu", engine: str = "auto",
-             threads: int | None = None) -> "Detector":
+             threads: int | None = None) -> Detector:
         """Load a detector folder; None = the packaged default (difffake/models/default).
 
         engine: "onnx" (ONNX Runtime, no torch), "torch", or "auto" (see difffake.engines).
@@ -281,7 +287,7 @@ class Detector:
                          f"the model needs at least {self.anomaly.min_faces}: no score given")
             return res
         res.differential_score = float(vs.score)
-        res.n_pairs = int(len(vs.pairs))
+        res.n_pairs = len(vs.pairs)
         res.pair_scores = [float(v) for v in vs.pair_scores]
         res.pairs = [[int(face_frames[a]), int(face_frames[b])] for a, b in vs.pairs]
         from .anomaly.evidence_level import evidence_level, expected_pairs
@@ -332,5 +338,12 @@ def new_anomaly(cfg: AnomalyConfig | None = None, **overrides) -> AnomalyModel:
     return AnomalyModel(dataclasses.replace(cfg or AnomalyConfig(), **overrides))
 
 
-__all__ = ["Detector", "ScanResult", "DetectorFileError", "DetectorFolderError", "read_model_json", "DEFAULT_DIR",
-           "__version__"]
+__all__ = [
+    "DEFAULT_DIR",
+    "Detector",
+    "DetectorFileError",
+    "DetectorFolderError",
+    "ScanResult",
+    "__version__",
+    "read_model_json",
+]

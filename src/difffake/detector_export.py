@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .backbone.onnx_engine import ONNX_FILE
 from .detector import MODEL_JSON, read_model_json
-from .errors import FileError, MissingExtra, TRAIN_EXTRA_MODULES
+from .errors import TRAIN_EXTRA_MODULES, FileError, MissingExtra
 from .fileio import atomic_write_text, json_default, sha256_file
 
 # Accept the graph only if it reproduces torch this closely (float32 noise is ~1e-5).

@@ -58,7 +58,7 @@ def compute_metrics(labels, scores, threshold: float | None = None) -> dict:
     labels, scores = _as_arrays(labels, scores)
     n_fake = int(labels.sum())
     n_real = int(len(labels) - n_fake)
-    out: dict = {"n": int(len(labels)), "n_real": n_real, "n_fake": n_fake,
+    out: dict = {"n": len(labels), "n_real": n_real, "n_fake": n_fake,
                  "auc": None, "ap": None, "eer": None, "paper_binarised_auc": None, "youden_threshold": None}
     if n_real and n_fake:
         out["auc"] = float(roc_auc_score(labels, scores))

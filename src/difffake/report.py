@@ -6,7 +6,7 @@ commands use.
 from __future__ import annotations
 
 from .reporting.figures import timeline_png, top_pairs  # noqa: F401  (kept for callers)
-from .reporting.render import render_report  # noqa: F401
+from .reporting.render import render_report
 
 
 def write_report(path, results, detector, reference=None, identity_html=None) -> None:

@@ -8,7 +8,7 @@ Stages, in order: "decode" (hash and probe the container: the file evidence),
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import MediaError
 
@@ -98,4 +98,4 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     return result
 
 
-__all__ = ["scan_video", "STAGES", "MediaError"]
+__all__ = ["STAGES", "MediaError", "scan_video"]

@@ -220,8 +220,8 @@ if __name__ == "__main__":
     import atheris
 
     with atheris.instrument_imports():
-        import difffake.faces.content_cache  # noqa: F401
-        import difffake.faces.store  # noqa: F401
+        import difffake.faces.content_cache
+        import difffake.faces.store
         import difffake.faces.store_entry  # noqa: F401
     corpus = Path(tempfile.mkdtemp(prefix="fuzz_face_store_seeds_"))
     for k, seed in enumerate(seeds()):

@@ -94,7 +94,7 @@ def main() -> None:
     import atheris
 
     with atheris.instrument_imports(include=["difffake"]):
-        import difffake.faces.stream_check  # noqa: F401
+        import difffake.faces.stream_check
         import difffake.faces.video  # noqa: F401
     argv = list(sys.argv)
     if not any(not a.startswith("-") for a in argv[1:]):   # no corpus folder given: start from the seeds

@@ -1,9 +1,20 @@
 """Differential anomaly detection: pairs -> combine -> density -> calibrate."""
 from .calibrate import Calibration, calibrate
 from .combine import COMBINES
-from .density import KINDS as DENSITIES, DensityModel, DensityParams
+from .density import KINDS as DENSITIES
+from .density import DensityModel, DensityParams
 from .model import AnomalyModel, VideoScore
 from .pairs import STRATEGIES, make_pairs
 
-__all__ = ["AnomalyModel", "VideoScore", "Calibration", "calibrate", "DensityModel",
-           "DensityParams", "make_pairs", "COMBINES", "DENSITIES", "STRATEGIES"]
+__all__ = [
+           "COMBINES",
+           "DENSITIES",
+           "STRATEGIES",
+           "AnomalyModel",
+           "Calibration",
+           "DensityModel",
+           "DensityParams",
+           "VideoScore",
+           "calibrate",
+           "make_pairs",
+]

@@ -28,7 +28,7 @@ class Calibration:
 
     @property
     def n(self) -> int:
-        return int(len(self.scores))
+        return len(self.scores)
 
     def p_value_real(self, score) -> np.ndarray | float:
         s = np.asarray(score, np.float64)
@@ -50,7 +50,7 @@ class Calibration:
                         "videos; p_value_real = (1 + #{cal >= s}) / (n_cal + 1)"}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Calibration":
+    def from_dict(cls, d: dict) -> Calibration:
         return cls(threshold=float(d["threshold"]), target_fpr=float(d["target_fpr"]),
                    scores=np.sort(np.asarray(d["scores"], np.float64)),
                    achieved_fpr=float(d["achieved_fpr"]), ids=tuple(d.get("ids", ())))

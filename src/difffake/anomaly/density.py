@@ -59,7 +59,7 @@ class DensityParams:
     seed: int = 0
 
     @classmethod
-    def from_config(cls, cfg) -> "DensityParams":
+    def from_config(cls, cfg) -> DensityParams:
         names = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in asdict(cfg).items() if k in names}
         values["kind"] = cfg.density
@@ -82,7 +82,7 @@ class DensityModel:
         return bool(self.arrays)
 
     # ---------------------------------------------------------------- fit
-    def fit(self, X: np.ndarray) -> "DensityModel":
+    def fit(self, X: np.ndarray) -> DensityModel:
         X = _as_2d(X)
         n, d = X.shape
         if n < 2:
@@ -127,7 +127,7 @@ class DensityModel:
         self.arrays = {"support_vectors": svm.support_vectors_, "dual_coef": svm.dual_coef_[0],
                        "intercept": np.asarray(svm.intercept_, np.float64),
                        "gamma": np.asarray([svm._gamma], np.float64)}
-        self.info.update(n_support=int(len(svm.support_vectors_)), gamma=float(svm._gamma))
+        self.info.update(n_support=len(svm.support_vectors_), gamma=float(svm._gamma))
 
     def _fit_knn(self, X):
         self.arrays = {"train": np.asarray(X, np.float64)}
@@ -171,7 +171,7 @@ class DensityModel:
         return arrays, meta
 
     @classmethod
-    def from_arrays(cls, arrays: dict, meta: dict) -> "DensityModel":
+    def from_arrays(cls, arrays: dict, meta: dict) -> DensityModel:
         """ValueError when the arrays or meta cannot be a fitted model (a file may be hand-made)."""
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
@@ -240,7 +240,7 @@ NEEDED = {"gmm": ("weights", "means", "precisions_cholesky"),
 PCA_NEEDED = ("mean", "components")
 
 
-def _check_fitted(model: "DensityModel") -> None:
+def _check_fitted(model: DensityModel) -> None:
     """Every array a score needs is there, real-valued and finite; info says the input width."""
     kind = model.params.kind
     missing = [f"est_{k}" for k in NEEDED[kind] if k not in model.arrays]

@@ -85,7 +85,7 @@ class Fusion:
 
     @classmethod
     def fit(cls, real: list[dict], fake: list[dict], components=COMPONENTS, c: float = 1.0,
-            scale_from: list[dict] | None = None) -> "Fusion":
+            scale_from: list[dict] | None = None) -> Fusion:
         """Scales from `scale_from` (default `real`), weights from real (0) vs pseudo-fake (1)."""
         from sklearn.linear_model import LogisticRegression
 
@@ -113,7 +113,7 @@ class Fusion:
                 "intercept": self.intercept, "z_clip": Z_CLIP, "info": self.info}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Fusion":
+    def from_dict(cls, d: dict) -> Fusion:
         return cls(tuple(d["components"]), np.asarray(d["centre"], np.float64),
                    np.asarray(d["scale"], np.float64), np.asarray(d["weights"], np.float64),
                    float(d["intercept"]), dict(d.get("info", {})))

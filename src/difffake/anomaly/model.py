@@ -72,7 +72,7 @@ class AnomalyModel:
         return _combine.features(emb, pairs, self.cfg.combine), pairs
 
     # ---------------------------------------------------------------- fit
-    def fit(self, videos: list, ids=None) -> "AnomalyModel":
+    def fit(self, videos: list, ids=None) -> AnomalyModel:
         """Fit the density on the samples of REAL videos: list of (F, D) embeddings."""
         feats, used = [], 0
         for k, emb in enumerate(videos):
@@ -87,7 +87,7 @@ class AnomalyModel:
         X = np.concatenate(feats)
         self.density.fit(X)
         self.info = {"n_videos": used, "n_videos_skipped": len(videos) - used,
-                     "n_samples": int(len(X)), "density": self.density.info,
+                     "n_samples": len(X), "density": self.density.info,
                      "ids": list(ids) if ids is not None else []}
         return self
 
@@ -112,7 +112,9 @@ class AnomalyModel:
             return float(np.mean(pair_scores))
         if r == "median":
             return float(np.median(pair_scores))
-        from scipy.stats import trim_mean   # here: importing scipy.stats costs ~0.5 s of a cold scan
+        from scipy.stats import (
+            trim_mean,  # here: importing scipy.stats costs ~0.5 s of a cold scan
+        )
         return float(trim_mean(pair_scores, self.cfg.trim_fraction))
 
     # -------------------------------------------------------- save / load
@@ -123,7 +125,7 @@ class AnomalyModel:
         return self.density.save(directory / name, extra=extra)
 
     @classmethod
-    def load(cls, directory) -> "AnomalyModel":
+    def load(cls, directory) -> AnomalyModel:
         path = Path(directory)
         if path.is_dir():
             path = path / DENSITY_FILE

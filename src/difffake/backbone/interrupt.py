@@ -51,7 +51,7 @@ class StopOnSignal:
                     "(Ctrl-C again stops at once, losing the steps since the last save)",
                     signal.Signals(signum).name)
 
-    def __enter__(self) -> "StopOnSignal":
+    def __enter__(self) -> StopOnSignal:
         # Signal handlers can only be set from the main thread; elsewhere, no clean stop.
         if threading.current_thread() is threading.main_thread():
             for sig in self.SIGNALS:

@@ -107,6 +107,6 @@ class Backbone(nn.Module):
         return save_backbone(self, directory, info=info)
 
     @classmethod
-    def load(cls, directory, device: str | torch.device = "cpu") -> "Backbone":
+    def load(cls, directory, device: str | torch.device = "cpu") -> Backbone:
         from .export import load_backbone
         return load_backbone(directory, device=device)

@@ -36,7 +36,7 @@ class OnnxBackbone:
     engine = "onnx"
 
     def __init__(self, onnx_path, meta: dict, threads: int | None = None):
-        from ..third_party import onnxruntime   # telemetry off: no device id under $HOME
+        from ..third_party import onnxruntime  # telemetry off: no device id under $HOME
         ort = onnxruntime()
 
         opts = ort.SessionOptions()
@@ -60,7 +60,7 @@ class OnnxBackbone:
         self.info = dict(meta.get("training", {}))
 
     @classmethod
-    def load(cls, directory, threads: int | None = None) -> "OnnxBackbone":
+    def load(cls, directory, threads: int | None = None) -> OnnxBackbone:
         """From a folder holding backbone.onnx and backbone.json (checksums checked by the caller)."""
         directory = Path(directory)
         meta = read_backbone_json(directory / "backbone.json")

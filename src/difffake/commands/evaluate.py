@@ -45,7 +45,12 @@ def add_arguments(p):
 
 def run(args) -> int:
     from ..detector import Detector
-    from ..evaluate import check_variant_names, evaluate, parse_dataset_spec, parse_variant
+    from ..evaluate import (
+        check_variant_names,
+        evaluate,
+        parse_dataset_spec,
+        parse_variant,
+    )
 
     # torch: evaluation caches embeddings by the weights' fingerprint and reuses them for P(fake)
     det = Detector.load(args.detector, engine="torch")

@@ -96,7 +96,11 @@ def anomaly_config(args) -> AnomalyConfig:
 def load_fit_backbone(path, say):
     """(folder, Backbone): its exported backbone, else the best checkpoint of an unfinished run."""
     from ..backbone.model import Backbone
-    from ..backbone.run_checkpoint import describe, find_checkpoint, load_checkpoint_backbone
+    from ..backbone.run_checkpoint import (
+        describe,
+        find_checkpoint,
+        load_checkpoint_backbone,
+    )
 
     path = Path(path)
     if (path / "backbone.json").is_file():
@@ -173,7 +177,7 @@ def run(args) -> int:
     from ..pool import embed_pool, pool_entries, pool_key, store_paths
 
     cfg = anomaly_config(args)
-    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    say = lambda msg: print(msg, file=sys.stderr)
     bdir, backbone = load_fit_backbone(args.backbone, say)
     fingerprint = backbone_fingerprint(backbone)
 

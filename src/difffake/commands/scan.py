@@ -147,8 +147,8 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..detector import Detector
-    from ..faces.listing import list_inputs
     from ..faces.limits import max_pixels
+    from ..faces.listing import list_inputs
     from ..output_paths import output_file
 
     max_pixels()   # a bad DIFFFAKE_MAX_PIXELS is a usage error (exit 2), said once, not per file

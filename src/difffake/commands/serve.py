@@ -18,6 +18,7 @@ EPILOG = """API (documented at /openapi.json):
 
 def add_arguments(p) -> None:
     import argparse
+
     from ..serve.config import TOKEN_ENV
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.epilog = EPILOG

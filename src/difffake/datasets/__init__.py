@@ -7,8 +7,8 @@ No reader decodes media; they walk folders and read list files only.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .celebdf import read_celebdf
 from .csv_list import read_csv_list
@@ -71,6 +71,20 @@ def detect_layout(root) -> str | None:
     return None
 
 
-__all__ = ["VideoRecord", "DatasetError", "load_dataset", "OPTIONS", "options_help", "detect_layout", "KINDS", "READERS",
-           "read_ffpp", "read_celebdf", "read_deeperforensics", "read_forgerynet", "read_dfdc",
-           "read_folder", "read_csv_list"]
+__all__ = [
+    "KINDS",
+    "OPTIONS",
+    "READERS",
+    "DatasetError",
+    "VideoRecord",
+    "detect_layout",
+    "load_dataset",
+    "options_help",
+    "read_celebdf",
+    "read_csv_list",
+    "read_deeperforensics",
+    "read_dfdc",
+    "read_ffpp",
+    "read_folder",
+    "read_forgerynet",
+]

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .records import (VIDEO_EXTENSIONS, DatasetError, VideoRecord, finish, log, media_files,
-                      numbered_lines, relative_id, require_dir)
+from .records import (
+    VIDEO_EXTENSIONS,
+    DatasetError,
+    VideoRecord,
+    finish,
+    log,
+    media_files,
+    numbered_lines,
+    relative_id,
+    require_dir,
+)
 
 FOLDERS = {"Celeb-real": "real", "YouTube-real": "real", "Celeb-synthesis": "fake"}
 TEST_LIST = "List_of_testing_videos.txt"

@@ -10,8 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from .ffpp import read_ffpp
-from .records import (VIDEO_EXTENSIONS, DatasetError, VideoRecord, finish, log, media_files,
-                      numbered_lines, relative_id, require_dir)
+from .records import (
+    VIDEO_EXTENSIONS,
+    DatasetError,
+    VideoRecord,
+    finish,
+    log,
+    media_files,
+    numbered_lines,
+    relative_id,
+    require_dir,
+)
 
 SPLIT_DIR = Path("lists") / "splits"
 REAL_PREFIX = "ffpp/"

@@ -16,7 +16,14 @@ import csv
 import json
 from pathlib import Path
 
-from .records import _SPLIT_ALIASES, DatasetError, VideoRecord, finish, normalise_split, require_dir
+from .records import (
+    _SPLIT_ALIASES,
+    DatasetError,
+    VideoRecord,
+    finish,
+    normalise_split,
+    require_dir,
+)
 
 METADATA = "metadata.json"
 PREVIEW_INDEX = "dataset.json"

@@ -14,8 +14,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .records import (VIDEO_EXTENSIONS, DatasetError, VideoRecord, finish, log, media_files,
-                      relative_id, require_dir)
+from .records import (
+    VIDEO_EXTENSIONS,
+    DatasetError,
+    VideoRecord,
+    finish,
+    log,
+    media_files,
+    relative_id,
+    require_dir,
+)
 
 STANDARD_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 ALL_METHODS = STANDARD_METHODS + ("FaceShifter", "DeepFakeDetection")

@@ -4,7 +4,15 @@ subfolder's name as its method; otherwise the method is "fake".
 """
 from __future__ import annotations
 
-from .records import MEDIA_EXTENSIONS, DatasetError, VideoRecord, finish, media_files, relative_id, require_dir
+from .records import (
+    MEDIA_EXTENSIONS,
+    DatasetError,
+    VideoRecord,
+    finish,
+    media_files,
+    relative_id,
+    require_dir,
+)
 
 
 def read_folder(root, dataset: str | None = None) -> list[VideoRecord]:

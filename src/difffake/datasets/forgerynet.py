@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .records import DatasetError, VideoRecord, finish, log, normalise_split, numbered_lines, require_dir
+from .records import (
+    DatasetError,
+    VideoRecord,
+    finish,
+    log,
+    normalise_split,
+    numbered_lines,
+    require_dir,
+)
 
 DEFAULT_LISTS = ("video_list.txt", "Validation/video_list.txt", "val_video_list.txt",
                  "test_video_list.txt", "video_list.csv")

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import FileError
-from ..faces.video import MEDIA_EXTENSIONS  # the one list (folder.py imports it from here)
+from ..faces.video import (
+    MEDIA_EXTENSIONS,  # the one list (folder.py imports it from here)
+)
 
 log = logging.getLogger("difffake.datasets")
 

@@ -16,4 +16,4 @@ from __future__ import annotations
 from .runtime import RayNotInstalled
 from .workflows import ray_prepare, ray_prepare_records, ray_scan
 
-__all__ = ["ray_scan", "ray_prepare", "ray_prepare_records", "RayNotInstalled"]
+__all__ = ["RayNotInstalled", "ray_prepare", "ray_prepare_records", "ray_scan"]

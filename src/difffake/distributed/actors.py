@@ -92,13 +92,12 @@ class FaceWorker:
     """Loads the face pipeline once; extracts one file's faces into the shared store per call."""
 
     def __init__(self, store_root: str, cfg_dict: dict, dry_run: bool = False):
-        from ..config import FaceConfig
-        from ..faces.pipeline import detector_for
-        from ..faces.store import FaceStore
-
         import cv2
 
+        from ..config import FaceConfig
         from ..faces import pipeline
+        from ..faces.pipeline import detector_for
+        from ..faces.store import FaceStore
         cv2.setNumThreads(1)   # one core per actor
         pipeline.READ_AHEAD = False
         self.cfg = FaceConfig(**cfg_dict)
@@ -118,8 +117,9 @@ class FaceWorker:
 def prepare_one(store, cfg, detector, path: str, video_id: str) -> dict:
     """Extract and store one file's faces exactly as `difffake prepare` does."""
     from ..faces.pipeline import extract_faces
-
-    from .workflows import _stored_from   # the driver's reuse rule, checked again under the lock
+    from .workflows import (
+        _stored_from,  # the driver's reuse rule, checked again under the lock
+    )
 
     t0 = time.perf_counter()
     try:

@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ..faces.video import MEDIA_EXTENSIONS
 

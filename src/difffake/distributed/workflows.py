@@ -100,7 +100,7 @@ def ray_scan(inputs, out, detector_dir=None, frames: int | None = None, address:
     prefix = name_prefix or f"difffake-scan-{uuid.uuid4().hex[:8]}"
     device = "cuda" if options.get("num_gpus") else "cpu"
     args = (str(detector_dir) if detector_dir else None, frames, device, 1, dry_run)
-    make = lambda i: remote.options(name=f"{prefix}-{i}").remote(*args)   # noqa: E731
+    make = lambda i: remote.options(name=f"{prefix}-{i}").remote(*args)
     summary = _run(ray, make, iter_inputs(inputs, prefix_folders=True), count_inputs(inputs), out, n, "ray scan", retries,
                    max_in_flight, progress_every)
     summary.update(verdicts(out), gpus=gpus)
@@ -146,7 +146,7 @@ def _prepare(jobs, total, store_root, cfg, out, address, actors, dry_run, retrie
     remote = ray.remote(num_cpus=1, max_restarts=0, max_task_retries=0)(FaceWorker)
     prefix = name_prefix or f"difffake-faces-{uuid.uuid4().hex[:8]}"
     args = (str(Path(store_root).resolve()), store_settings(cfg), dry_run)
-    make = lambda i: remote.options(name=f"{prefix}-{i}").remote(*args)   # noqa: E731
+    make = lambda i: remote.options(name=f"{prefix}-{i}").remote(*args)
     out = Path(out) if out else Path(store_root) / "ray_rows.jsonl"
     return _run(ray, make, jobs, total, out, n, desc, retries, max_in_flight, progress_every,
                 skip=None if dry_run else (lambda p, v: _stored_from(store, p, v)))

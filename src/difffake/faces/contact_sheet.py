@@ -13,7 +13,7 @@ from .video import even_indices
 
 # iBUG 300-W regions -> RGB colour.
 REGIONS = {
-    "jaw": (range(0, 17), (255, 255, 0)),
+    "jaw": (range(17), (255, 255, 0)),
     "brows": (range(17, 27), (255, 128, 0)),
     "nose": (range(27, 36), (0, 255, 255)),
     "eyes": (range(36, 48), (0, 255, 0)),

@@ -16,12 +16,11 @@ from ..config import FaceConfig
 from ..errors import MediaError
 from .crop import box_of, crop_face, shrink, union_box
 from .detect import FaceDetector, make_detector, pick_face
-from .roi import with_roi_tracking
 from .identity_switch import split_by_identity
 from .read_ahead import read_ahead
+from .roi import with_roi_tracking
 from .store import FaceRecord
 from .video import iter_frames
-
 
 READ_AHEAD = True   # decode the next sampled frame in a second thread (faces.read_ahead)
 
@@ -88,7 +87,7 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
         if why is not None:
             raise MediaError(path, why)
     order = np.argsort(indices, kind="stable")  # a re-planned tail may come out of order
-    pick = lambda seq: [seq[i] for i in order]  # noqa: E731
+    pick = lambda seq: [seq[i] for i in order]
     stage_counts = {s: stages.count(s) for s in sorted(set(stages))}
     meta = dict(source=str(path), kind=info.get("kind", ""), fps=info.get("fps", 0.0),
                 frame_count=info.get("frame_count", 0),

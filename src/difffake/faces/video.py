@@ -10,8 +10,8 @@ without holding 32 full frames in memory; `sample_frames` collects them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np

@@ -70,7 +70,7 @@ class IdentityCalibration:
             counts = {k: 0 for k in ("same", "different", "unknown")}
             for d in v:
                 counts[self.verdict(float(d))[0]] += 1
-            out[name] = {"n": int(len(v)), **{f"n_{k}": c for k, c in counts.items()},
+            out[name] = {"n": len(v), **{f"n_{k}": c for k, c in counts.items()},
                          **{f"rate_{k}": (c / len(v) if len(v) else None) for k, c in counts.items()}}
         out["false_different_rate"] = out["same_person"]["rate_different"]
         out["false_same_rate"] = out["different_people"]["rate_same"]

@@ -121,7 +121,7 @@ def identify(record, suspect_desc: np.ndarray, reference: IdentityReference, cal
     fps = float(record.meta.get("fps") or 0.0)
     times = frames / fps if fps > 0 else np.zeros(len(frames))
     res = IdentityResult(None, "unknown", None, [float(v) for v in dist], [int(v) for v in frames],
-                         [float(v) for v in times], [int(v) for v in nearest], int(len(dist)))
+                         [float(v) for v in times], [int(v) for v in nearest], len(dist))
     trim = calibration.trim if calibration is not None else 0.2
     if len(dist):
         res.distance = robust_mean(dist, trim)

@@ -46,7 +46,7 @@ class DescriptorPool:
     def submit(self, crop, landmarks):
         return self._process.submit(crop, landmarks)
 
-    def video(self, num_frames: int) -> "VideoPrefetch":
+    def video(self, num_frames: int) -> VideoPrefetch:
         return VideoPrefetch(self, num_frames)
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ def _figure_png(fig) -> bytes:
 
 
 def _plt():
-    from ..third_party import pyplot   # Agg, and no config or font cache under $HOME
+    from ..third_party import pyplot  # Agg, and no config or font cache under $HOME
     return pyplot()
 
 

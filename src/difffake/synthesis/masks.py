@@ -18,7 +18,7 @@ GLOBAL_TYPES = ("dfl_full", "extended", "components", "hull")
 REGION_TYPES = ("eyes", "mouth_jaw", "lower_head")
 MASK_TYPES = GLOBAL_TYPES + REGION_TYPES
 
-_R = lambda a, b: list(range(a, b + 1))  # noqa: E731  inclusive landmark range
+_R = lambda a, b: list(range(a, b + 1))
 JAW, RBROW, LBROW = _R(0, 16), _R(17, 21), _R(22, 26)
 RIDGE, NOSE_LOW, EYES, MOUTH = _R(27, 30), _R(31, 35), _R(36, 47), _R(48, 67)
 CHIN, NOSE_TIP = 8, 30
