@@ -35,7 +35,11 @@ def _available():
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="difffake", description=__doc__)
     parser.add_argument("--version", action="version", version=f"difffake {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true", help="more detail: debug logging")
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                          help="less: no progress bars or lines and no info messages (results, warnings "
+                               "and errors stay)")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in _available():
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
@@ -49,8 +53,11 @@ def main(argv=None) -> int:
         from .backbone.malloc import reexec_with_malloc_tuning
         reexec_with_malloc_tuning()
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(message)s")
+    if args.quiet:
+        from . import progress
+        progress.QUIET = True
     try:
         return int(args._run(args) or 0)
     except ModuleNotFoundError as exc:

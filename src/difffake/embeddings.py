@@ -155,7 +155,7 @@ def embed_store(backbone, store, ids=None, cache_dir=None, batch_size: int = 32,
     cached videos are not re-embedded unless their store entry changed (other
     frame indices or has_face than when cached).
     """
-    from tqdm import tqdm
+    from .progress import bar
 
     ids = list(store.ids() if ids is None else ids)
     fingerprint = fingerprint or backbone_fingerprint(backbone)
@@ -165,7 +165,7 @@ def embed_store(backbone, store, ids=None, cache_dir=None, batch_size: int = 32,
     cache = EmbeddingCache(cache_dir / f"{fingerprint[:16]}_{store_key}.npz", fingerprint, store.settings)
     todo = [v for v in ids if not _cache_matches(cache.items.get(v), store, v)]
     dirty = 0
-    for vid in tqdm(todo, desc=f"embed {Path(store.root).name}", unit="video", disable=None):
+    for vid in bar(todo, desc=f"embed {Path(store.root).name}", unit="video"):
         rec = store.load(vid)
         cache.items[vid] = VideoEmbedding(vid, embed_record(backbone, rec, batch_size),
                                           np.asarray(rec.frame_indices, np.int64),

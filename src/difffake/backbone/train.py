@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 from torch.utils.data import DataLoader
-from tqdm import tqdm
+from ..progress import bar as progress_bar
 
 from ..config import Config
 from ..errors import SettingsMismatch
@@ -218,8 +218,8 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
                             num_workers=tc.num_workers, drop_last=True, pin_memory=use_cuda,
                             worker_init_fn=ignore_stop_signals)
         last_auc = state["history"][-1]["val_auc"] if state["history"] else float("nan")
-        bar = tqdm(loader, total=steps_per_epoch - done, desc=f"epoch {epoch + 1}/{tc.epochs}",
-                   disable=None, dynamic_ncols=True)
+        bar = progress_bar(loader, total=steps_per_epoch - done, desc=f"epoch {epoch + 1}/{tc.epochs}",
+                           unit="step")
         loss_sum, correct, seen = 0.0, 0, 0
         partial = state.pop("epoch_partial", None)
         if done and partial and partial.get("epoch") == epoch:   # resumed mid-epoch: keep its sums

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..config import PRESETS, FaceConfig, preset
 from ..errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, MediaError, SettingsMismatch
+from ..progress import bar as progress_bar
 
 NAME = "prepare"
 HELP = "detect faces in videos/photos and cache crops + 68 landmarks in a face store"
@@ -149,8 +150,6 @@ def prepare_jobs(jobs: list[Job], store_root, cfg: FaceConfig, workers: int = 1,
     Every failure (any exception: its type and message) is in summary["failures"]
     and STORE/failures.json. `detector`: a face detector to reuse when workers == 1.
     """
-    from tqdm import tqdm
-
     from ..faces.pipeline import store_settings
     from ..faces.store import FaceStore
 
@@ -158,8 +157,7 @@ def prepare_jobs(jobs: list[Job], store_root, cfg: FaceConfig, workers: int = 1,
     failures = list(problems)
     todo = [j for j in jobs if not reusable(store, j)]
     t0 = time.perf_counter()
-    bar = tqdm(total=len(todo), desc=desc, unit="video", disable=None if progress is None else not progress,
-               file=sys.stderr)
+    bar = progress_bar(total=len(todo), desc=desc, unit="video", enabled=progress is not False)
     init_args = (str(store.root), store_settings(cfg))
     if workers <= 1 or len(todo) <= 1:
         if todo:   # no detector is loaded when everything is stored already

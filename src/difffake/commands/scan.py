@@ -144,8 +144,6 @@ def run(args) -> int:
     if args.ray is not None:   # the same scan on a Ray cluster (difffake.distributed)
         from .ray_runner import run_scan
         return run_scan(args)
-    from tqdm import tqdm
-
     from ..detector import Detector
     from ..faces.limits import max_pixels
     from ..faces.listing import list_inputs
@@ -195,7 +193,8 @@ def run(args) -> int:
             reference_emb = np.concatenate([detector.embed_record(r) for r in identity_ref.records])
 
     results = []
-    bar = tqdm(total=len(listing.entries), desc="scanning", unit="file", disable=None, file=sys.stderr)
+    from ..progress import bar as progress_bar
+    bar = progress_bar(total=len(listing.entries), desc="scanning", unit="file")
     stream = _in_input_order(listing.entries, detector, reference_emb,
                              keep_records=args.report is not None, identity_reference=identity_ref)
     for result in stream:
