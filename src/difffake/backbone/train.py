@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 from torch.utils.data import DataLoader
-from ..progress import bar as progress_bar
 
 from ..config import Config
 from ..errors import SettingsMismatch
+from ..progress import bar as progress_bar
 from .checkpoints import (
     load_model_state,
     load_training_state,
