@@ -34,6 +34,7 @@ class OnnxBackbone:
     """Same calls as the torch `Backbone` that scanning needs (no `head`, no `state_dict`)."""
 
     engine = "onnx"
+    batch_invariant = True   # each crop's outputs are the same bits in any batch (measured): embed_ahead relies on it
 
     def __init__(self, onnx_path, meta: dict, threads: int | None = None):
         from ..third_party import onnxruntime  # telemetry off: no device id under $HOME
