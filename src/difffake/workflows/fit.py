@@ -25,9 +25,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config import AnomalyConfig, FaceConfig
 from ..errors import DifffakeError, FileError, UsageError
+
+if TYPE_CHECKING:   # annotations only: importing the detector loads torch
+    from ..detector import Detector
 
 log = logging.getLogger("difffake.fit")
 Say = Callable[[str], None]
@@ -71,7 +75,7 @@ class CalibrationSummary:
 
 @dataclass
 class FitResult:
-    detector: object             # difffake.detector.Detector, saved in `folder`
+    detector: Detector           # saved in `folder`
     folder: Path
     files: list                  # every file written (model.json and the checksummed ones)
     calibration: CalibrationSummary

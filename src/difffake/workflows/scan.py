@@ -14,9 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..errors import MediaError, UsageError
 from ..scan_result import ScanResult
+
+if TYPE_CHECKING:   # annotations only: importing the detector loads torch
+    from ..detector import Detector
 
 log = logging.getLogger("difffake.scan")
 
@@ -32,8 +36,8 @@ class Reference:
 
 @dataclass
 class ScanRun:
-    results: list                 # ScanResult per listed entry, in input order
-    detector: object              # the detector (view) that scanned: report it with this one
+    results: list[ScanResult]     # one per listed entry, in input order
+    detector: Detector            # the detector (view) that scanned: report it with this one
     notes: list = field(default_factory=list)   # warnings about the inputs, the frames and the reference
 
 
