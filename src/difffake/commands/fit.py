@@ -3,18 +3,8 @@
 The work is difffake.workflows.fit (also `difffake.fit(...)` from Python); this module
 parses the options and prints the workflow's messages on stderr.
 
-The real pool is every video of the given face stores (or those in --ids-file)
-MINUS the videos the backbone trained on: a density fitted on its own training
-videos measures "seen before", not "real" (FINDINGS). By default the training
-ids are read from the backbone's run folder (train_ids.txt, else split.json
-"train"); --exclude-ids FILE overrides. The pool is then split by person /
-source group (difffake.backbone.split.group_key) for calibration:
-- crossfit (default): K folds of whole groups; each video gets an out-of-fold
-  score from a model fitted on the other folds; the final density is fitted on
-  the WHOLE pool and calibrated on those out-of-fold scores (n_cal = pool size).
-  With ~50 unseen reals a 30% hold-out leaves ~15 calibration videos (p-values
-  in steps of 1/16) and takes 30% of the density's data (difffake.anomaly.crossfit).
-- holdout: fit videos and HELD-OUT calibration videos (--calibration-fraction).
+How the real pool is chosen and split for calibration (crossfit / holdout): see
+difffake.workflows.fit.
 """
 from __future__ import annotations
 

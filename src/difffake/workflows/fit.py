@@ -14,7 +14,7 @@ group (difffake.backbone.split.group_key) for calibration:
 - holdout: fit videos and HELD-OUT calibration videos (anomaly/holdout.py).
 
     import difffake
-    result = difffake.fit("runs/r1", ["stores/real"], "detectors/d1", no_fusion=True)
+    result = difffake.fit("runs/r1", ["stores/real"], "detectors/d1", fusion=False)
     result.detector.scan("clip.mp4")
 """
 from __future__ import annotations
