@@ -130,8 +130,8 @@ def prepare_faces(records, store_dir, face_cfg, face_detector=None, face_cache=N
     `face_cache`: a ContentCache folder; a video whose content (and face settings)
     it holds is copied from it instead of extracted, and new extractions are added.
     """
-    from .workflows.prepare import Job, prepare_jobs
     from .faces.store import FaceStore
+    from .workflows.prepare import Job, prepare_jobs
 
     cache = None
     if face_cache is not None:
