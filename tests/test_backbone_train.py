@@ -187,7 +187,7 @@ def test_cli_resume_keeps_the_saved_split(tiny_store, tmp_path):
     import shutil
 
     from difffake.cli import main
-    from difffake.commands.train import saved_split
+    from difffake.workflows.train import saved_split
     from difffake.errors import FileError
 
     root = tmp_path / "store"

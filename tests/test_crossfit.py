@@ -142,7 +142,7 @@ def test_fit_crossfit_default_records_folds_and_oof(tiny_backbone, tiny_store,
 
 
 def test_fit_holdout_unchanged(tiny_backbone, tiny_store, tmp_path, capsys):
-    from difffake.commands.fit import split_pool
+    from difffake.workflows.fit_methods import split_pool
 
     code, card = _fit(tmp_path, tiny_backbone, tiny_store, tmp_path / "det", "--calibration", "holdout")
     assert code == 0

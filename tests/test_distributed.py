@@ -241,7 +241,7 @@ def test_killed_actor_loses_nothing_and_resume_writes_only_missing(ray_cluster, 
 
 
 def test_ray_prepare_store_equals_local_prepare(ray_cluster, synthetic_videos, tmp_path):
-    from difffake.commands.prepare import prepare
+    from difffake.workflows.prepare import prepare
     from difffake.faces.store import FaceStore
 
     cfg = FaceConfig(num_frames=FRAMES)

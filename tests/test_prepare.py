@@ -189,7 +189,7 @@ def test_entry_from_another_file_is_extracted_again(dataset, tmp_path, astronaut
     cwd = os.getcwd()
     try:
         os.chdir(other)
-        from difffake.commands.prepare import prepare
+        from difffake.workflows.prepare import prepare
         from difffake.config import FaceConfig
         summary = prepare(["b.mp4"], store_dir, FaceConfig(num_frames=4))
     finally:

@@ -103,7 +103,7 @@ def test_package_exposes_detector_lazily():
 
 
 def test_scan_with_reference_embeds_each_frame_once(tiny_detector, synthetic_videos, monkeypatch):
-    from difffake.commands.scan import scan_files
+    from difffake.workflows.scan import scan_files
     calls = []
     real_preprocess = type(tiny_detector.backbone).preprocess   # every network pass preprocesses its crops
 
@@ -122,18 +122,19 @@ def test_scan_with_reference_embeds_each_frame_once(tiny_detector, synthetic_vid
 
 
 def test_unexpected_failure_is_an_error_line_not_a_stopped_batch(tiny_detector, synthetic_videos, monkeypatch):
-    from difffake.commands import scan as scan_cmd
+    from difffake import scanning
+    from difffake.workflows.scan import scan_files
 
-    real_scan_one = scan_cmd._scan_one
+    real_scan_video = scanning.scan_video
 
-    def flaky(detector, path, *a):
+    def flaky(detector, path, *a, **k):
         if path.endswith("astro_0.mp4"):
             raise RuntimeError("boom")
-        return real_scan_one(detector, path, *a)
+        return real_scan_video(detector, path, *a, **k)
 
-    monkeypatch.setattr(scan_cmd, "_scan_one", flaky)
+    monkeypatch.setattr(scanning, "scan_video", flaky)
     jobs = [(str(synthetic_videos / f"astro_{k}.mp4"), f"v{k}") for k in range(2)]
-    first, second = scan_cmd.scan_files(tiny_detector, jobs)
+    first, second = scan_files(tiny_detector, jobs)
     assert first.status == "error" and "RuntimeError: boom" in first.error and "astro_0.mp4" in first.error
     assert second.status == "ok"
 

@@ -31,7 +31,7 @@ def _post(client, name, data, ctype="video/mp4"):
 
 
 def test_scan_through_the_api_is_the_cli_scan(server, tiny_detector, synthetic_videos):
-    from difffake.commands.scan import scan_files
+    from difffake.workflows.scan import scan_files
 
     client, _ = server
     video = synthetic_videos / "astro_0.mp4"

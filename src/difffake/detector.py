@@ -9,6 +9,7 @@ Loading verifies every checksum before reading a file and never unpickles.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -164,6 +165,30 @@ class Detector:
         det.path = directory
         probe(det, DENSITY_FILE, SINGLE_DENSITY_FILE)
         return det
+
+    @classmethod
+    def fit(cls, backbone, stores, out, **options) -> Detector:
+        """Fit a detector on the REAL videos of face `stores` with a trained `backbone` (run
+        folder) and save it in `out`: difffake.fit(...) (difffake.workflows.fit), which also
+        returns the calibration summary and validation; `options` are FitRequest's fields."""
+        from .workflows.fit import fit
+        return fit(backbone, stores, out, **options).detector
+
+    def scanning_with(self, frames: int | None = None, basis: str | None = None) -> Detector:
+        """This detector sampling `frames` per video and/or giving `basis`'s verdict, as a view
+        that shares the fitted parts: this detector's own settings are left as they are.
+        The threshold and p-values stay those calibrated at `calibrated_frames`."""
+        if frames is None and basis is None:
+            return self
+        view = copy.copy(self)
+        if basis is not None:
+            view.check_basis(basis)
+            view.basis = basis
+        if frames is not None:
+            if frames < 2:
+                raise ValueError(f"frames must be at least 2 (pairs need two frames), got {frames}")
+            view.face_cfg = dataclasses.replace(self.face_cfg, num_frames=frames)
+        return view
 
     # --------------------------------------------------------------- scoring
     @property

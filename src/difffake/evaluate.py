@@ -130,8 +130,8 @@ def prepare_faces(records, store_dir, face_cfg, face_detector=None, face_cache=N
     `face_cache`: a ContentCache folder; a video whose content (and face settings)
     it holds is copied from it instead of extracted, and new extractions are added.
     """
-    from .commands.prepare import Job, prepare_jobs
     from .faces.store import FaceStore
+    from .workflows.prepare import Job, prepare_jobs
 
     cache = None
     if face_cache is not None:
@@ -453,13 +453,9 @@ def fit_variant(cfg: AnomalyConfig, fit_embs: list, cal_embs: list,
     if folds is not None:
         cf = crossfit(cfg, fit_embs, folds)
         return cf.model, cf.calibration
-    model = AnomalyModel(cfg).fit(fit_embs)
-    cal = None
-    if cal_embs:
-        s = model.score_videos(cal_embs)
-        if np.isfinite(s).any():
-            cal = calibrate(s, cfg.target_fpr)
-    return model, cal
+    from .anomaly.holdout import fit_and_calibrate
+    held = fit_and_calibrate(cfg, fit_embs, cal_embs)
+    return held.model, held.calibration
 
 
 def variant_folds(info: dict) -> list | None:

@@ -66,6 +66,18 @@ class ScanResult:
     evidence_level: str | None = None    # "normal" | "low"; None unless status 'ok'
     pairs_expected: int = 0              # pairs a video at the calibrated frame count gives (n_pairs: used)
     evidence_note: str | None = None     # why the evidence is low
+    # Attachments for reports (scan --report, serve), never in to_dict / --json: set when the
+    # scan is asked to keep them (workflows.scan keep_records, scanning.scan_video keep_record).
+    record: object | None = field(default=None, repr=False, compare=False)   # the FaceRecord scanned
+    identity_reference: object | None = field(default=None, repr=False, compare=False)  # its faces are shown
+    evidence: object | None = field(default=None, repr=False, compare=False)  # evidence.Evidence of the file
 
     def to_dict(self) -> dict:
-        return json.loads(json.dumps(dataclasses.asdict(self), default=json_default))
+        plain = dataclasses.replace(self, **dict.fromkeys(ATTACHMENTS))   # asdict would deep-copy the crops
+        out = dataclasses.asdict(plain)
+        for name in ATTACHMENTS:
+            del out[name]
+        return json.loads(json.dumps(out, default=json_default))
+
+
+ATTACHMENTS = ("record", "identity_reference", "evidence")

@@ -1,4 +1,7 @@
-"""`difffake scan`: verdicts for videos or photos, as text, JSON lines or an HTML report."""
+"""`difffake scan`: verdicts for videos or photos, as text, JSON lines or an HTML report.
+
+The scanning is difffake.workflows.scan; this module parses, prints each verdict as it
+comes, writes the report and picks the exit code."""
 from __future__ import annotations
 
 import json
@@ -6,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ..errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, FileError, MediaError
+from ..errors import EXIT_INPUT_ERROR, EXIT_OK, EXIT_USAGE, FileError
 
 log = logging.getLogger("difffake.scan")
 
@@ -106,38 +109,6 @@ def _num(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
-def scan_files(detector, jobs, reference_emb=None, keep_records=False, progress=None, identity_reference=None):
-    """Yield a ScanResult per (path, video_id); the face record is attached when asked."""
-    for path, vid in jobs:
-        try:
-            yield _scan_one(detector, path, vid, reference_emb, keep_records, identity_reference)
-        except MediaError as exc:
-            yield _error_result(path, vid, str(exc))
-        except Exception as exc:  # one odd file never stops the batch
-            log.exception("%s: unexpected failure", path)
-            yield _error_result(path, vid, f"{path}: unexpected {type(exc).__name__}: {exc}")
-
-
-def _in_input_order(entries, detector, reference_emb, **kwargs):
-    """A ScanResult per listed entry, in input order: an unusable entry is an error line in place."""
-    for e in entries:
-        if e.reason is not None:
-            yield _error_result(e.path, e.video_id, e.message)
-        else:
-            yield from scan_files(detector, [(e.path, e.video_id)], reference_emb, **kwargs)
-
-
-def _scan_one(detector, path, vid, reference_emb, keep_records, identity_reference=None):
-    from ..scanning import scan_video
-    return scan_video(detector, path, vid, reference_emb, keep_record=keep_records,
-                      with_evidence=keep_records, identity_reference=identity_reference)
-
-
-def _error_result(path, vid, message):
-    from ..detector import ScanResult
-    return ScanResult(path=str(path), video_id=vid, status="error", error=message)
-
-
 def run(args) -> int:
     from ..devices import check_device
     check_device(args.device)   # --device cuda without a GPU: exit 2 with the fix, before any work
@@ -148,6 +119,7 @@ def run(args) -> int:
     from ..faces.limits import max_pixels
     from ..faces.listing import list_inputs
     from ..output_paths import output_file
+    from ..workflows.scan import detector_for_scan, load_reference, scan_entries
 
     max_pixels()   # a bad DIFFFAKE_MAX_PIXELS is a usage error (exit 2), said once, not per file
     ray_only = [flag for flag, given in (("--out", args.out is not None), ("--actors", args.actors is not None),
@@ -162,42 +134,25 @@ def run(args) -> int:
     for note in listing.notes:
         print(f"difffake: warning: {note}", file=sys.stderr)
     detector = Detector.load(args.detector, device=args.device, engine=args.engine)
-    if args.score is not None:
-        detector.check_basis(args.score)   # DetectorFileError (exit 2) when the folder cannot
-        detector.basis = args.score
-    if args.frames is not None:
-        if args.frames < 2:
-            print("difffake: error: --frames must be at least 2 (pairs need two frames)", file=sys.stderr)
-            return EXIT_USAGE
-        if args.frames != detector.face_cfg.num_frames:
-            # the threshold and p-values were calibrated on videos sampled at the detector's count
-            print(f"difffake: warning: the detector was calibrated with {detector.face_cfg.num_frames} "
-                  f"frames per video; with --frames {args.frames} its threshold and p-values are approximate",
-                  file=sys.stderr)
-        detector.face_cfg.num_frames = args.frames
+    # a view with --score / --frames: the loaded detector keeps its settings
+    detector, notes = detector_for_scan(detector, frames=args.frames, basis=args.score)
+    for note in notes:
+        print(f"difffake: warning: {note}", file=sys.stderr)
 
-    reference_emb = identity_ref = None
+    reference = None
     if args.reference is not None:
         try:
-            identity_ref = detector.reference(args.reference)
+            reference = load_reference(detector, args.reference)
         except FileError as exc:
             print(f"difffake: error: reference {exc}", file=sys.stderr)
             return EXIT_INPUT_ERROR
-        for problem in identity_ref.problems:
-            print(f"difffake: warning: reference {problem}", file=sys.stderr)
-        if detector.anomaly.cfg.combine == "single":  # the blind view pairs frames: identity only
-            print("difffake: warning: this detector scores single frames: no blind reference score, "
-                  "identity check only", file=sys.stderr)
-        else:
-            import numpy as np
-            reference_emb = np.concatenate([detector.embed_record(r) for r in identity_ref.records])
+        for note in reference.notes:
+            print(f"difffake: warning: {note}", file=sys.stderr)
 
     results = []
     from ..progress import bar as progress_bar
     bar = progress_bar(total=len(listing.entries), desc="scanning", unit="file")
-    stream = _in_input_order(listing.entries, detector, reference_emb,
-                             keep_records=args.report is not None, identity_reference=identity_ref)
-    for result in stream:
+    for result in scan_entries(detector, listing.entries, reference, keep_records=args.report is not None):
         results.append(result)
         bar.update(1)
         text = json.dumps(result.to_dict()) if args.json else _line(result)

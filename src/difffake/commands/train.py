@@ -1,19 +1,19 @@
-"""`difffake train`: train the backbone on real faces vs pseudo-fakes from face stores."""
+"""`difffake train`: train the backbone on real faces vs pseudo-fakes from face stores.
+
+The work is difffake.workflows.train; this module maps the flags onto a Config, prints
+the summary or the resume command, and picks the exit code."""
 from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import shlex
 import sys
-from pathlib import Path
 
-from ..config import PRESETS, Config, preset
-from ..errors import EXIT_OK, EXIT_USAGE, FileError
+from ..config import PRESETS
+from ..errors import EXIT_OK, EXIT_USAGE
 
 NAME = "train"
 HELP = "train the backbone (real vs pseudo-fake) on face stores; writes a run folder"
-log = logging.getLogger(__name__)
 
 
 def add_arguments(p) -> None:
@@ -63,11 +63,9 @@ def add_arguments(p) -> None:
 
 def build_config(args):
     """Preset + explicit overrides; with --resume, the run's own config.json + overrides."""
-    saved = Path(args.out) / "config.json"
-    if args.resume and saved.is_file():
-        cfg = Config.from_dict(json.loads(saved.read_text()))
-    else:
-        cfg = preset(args.preset)
+    from ..workflows.train import starting_config
+
+    cfg = starting_config(args.out, args.resume, args.preset)
     tr, bb = {}, {}
     for arg, key in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"),
                      ("val_fraction", "val_fraction"), ("workers", "num_workers"), ("seed", "seed"),
@@ -87,104 +85,25 @@ def build_config(args):
                                backbone=dataclasses.replace(cfg.backbone, **bb), synth=synth)
 
 
-def saved_split(path: Path, all_ids) -> tuple[list[str], list[str]]:
-    """(train ids, val ids) of a run's split.json; every listed id must still be in the stores.
-
-    Ids in the stores but not in the file (added after the run started, or
-    without faces then) are left out of a resumed run, and logged.
-    """
-    try:
-        split = json.loads(path.read_text())
-        train_ids, val_ids = list(split["train"]), list(split["val"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FileError(path, f"unreadable split ({type(exc).__name__}: {exc})") from exc
-    present = set(all_ids)
-    missing = sorted(v for v in train_ids + val_ids if v not in present)
-    if missing:
-        raise FileError(path, f"{len(missing)} listed video ids are not in the --store folders "
-                              f"(e.g. {', '.join(missing[:3])}); resume with the stores the run started with")
-    listed = set(train_ids) | set(val_ids)
-    new = sorted(v for v in present if v not in listed)
-    if new:
-        log.warning("resume: %d video ids in the stores are not in %s and are left out (e.g. %s)",
-                    len(new), path, ", ".join(new[:3]))
-    return train_ids, val_ids
-
-
 def run(args) -> int:
-    from ..devices import check_device
-    check_device(args.device, allow_auto=True)
-    from ..backbone.split import split_ids
-    from ..backbone.train import train
-    from ..faces.store import FaceStore
-    from ..synthesis.dataset import load_face_items
+    from ..backbone.interrupt import TrainingInterrupted
+    from ..workflows.train import TrainRefused, TrainRequest, train
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    from ..backbone.weights import check_available
-
-    cfg = build_config(args)
-    if args.init is None and not (args.resume and (Path(args.out) / "last.json").is_file()):
-        check_available(cfg.backbone.name, cfg.backbone.pretrained)   # before any face is loaded
-    cfg = with_capped_workers(cfg, args.workers)
-    stores = []
-    for root in args.store:
-        try:
-            stores.append(FaceStore(root))
-        except (FileNotFoundError, FileError) as exc:
-            print(f"difffake train: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-    cfg, face_info = checked_face_settings(cfg, stores, args)
-    if cfg is None:
+    req = TrainRequest(stores=list(args.store), out=args.out, config=build_config(args), resume=args.resume,
+                       split=args.split, init=args.init, force=args.force, device=args.device,
+                       threads=args.threads, workers=args.workers)
+    try:
+        result = train(req)
+    except TrainRefused as exc:
+        for line in exc.lines:
+            print(f"difffake train: error: {line}", file=sys.stderr)
         return EXIT_USAGE
-    all_ids = [vid for s in stores for vid in s.ids()]
-    if len(set(all_ids)) != len(all_ids):
-        print("difffake train: error: the stores share video ids; give each dataset its own store root",
-              file=sys.stderr)
-        return EXIT_USAGE
-    if len(all_ids) < 2:
-        print(f"difffake train: error: {', '.join(args.store)}: fewer than 2 videos", file=sys.stderr)
-        return EXIT_USAGE
-    split_file = Path(args.out) / "split.json"
-    if args.split and not (args.resume and split_file.is_file()):
-        train_ids, val_ids = saved_split(Path(args.split), all_ids)
-    elif args.resume and split_file.is_file():
-        # Resume keeps the run's own split: recomputing it could move videos
-        # between train and validation mid-run (e.g. after the store grew).
-        train_ids, val_ids = saved_split(split_file, all_ids)
-    else:
-        photos = cfg.train.val_fraction_photos
-        train_ids, val_ids = split_ids(all_ids, cfg.train.val_fraction, cfg.train.seed,
-                                       None if photos is None else {"photos": photos})
-    train_set, val_set = set(train_ids), set(val_ids)
-    items_train, items_val = [], []
-    for s in stores:
-        ids = s.ids()
-        items_train += load_face_items(s, [v for v in ids if v in train_set])
-        items_val += load_face_items(s, [v for v in ids if v in val_set])
-    if not items_train or not items_val:
-        print(f"difffake train: error: no faces in the train ({len(items_train)}) or "
-              f"validation ({len(items_val)}) videos", file=sys.stderr)
-        return EXIT_USAGE
-    log.info("train: %d faces from %d ids; validation: %d faces from %d ids",
-             len(items_train), len(train_ids), len(items_val), len(val_ids))
-    info = {"stores": [str(s.root) for s in stores], **face_info}
-    if args.init:
-        info["init"] = str(args.init)
-    from ..backbone.interrupt import StopOnSignal, TrainingInterrupted
-    with StopOnSignal() as stop:
-        try:
-            summary = train(cfg, items_train, items_val, args.out, device=args.device, resume=args.resume,
-                            info=info, init=args.init, stop=stop)
-        except TrainingInterrupted as exc:
-            print(f"difffake train: {exc}\nresume with: {resume_command(args)}\n"
-                  f"(`difffake fit --backbone {shlex.quote(str(args.out))} ...` takes the run as it is: "
-                  f"its best checkpoint so far, else this state)", file=sys.stderr)
-            return exc.exit_code
-    summary.pop("history", None)
-    print(json.dumps(summary, indent=2))
+    except TrainingInterrupted as exc:
+        print(f"difffake train: {exc}\nresume with: {resume_command(args)}\n"
+              f"(`difffake fit --backbone {shlex.quote(str(args.out))} ...` takes the run as it is: "
+              f"its best checkpoint so far, else this state)", file=sys.stderr)
+        return exc.exit_code
+    print(json.dumps(result.summary, indent=2))
     return EXIT_OK
 
 
@@ -200,45 +119,3 @@ def resume_command(args) -> str:
         if value is not None:
             words += [flag, str(value)]
     return shlex.join(words)
-
-
-def with_capped_workers(cfg, explicit):
-    """The preset's DataLoader workers capped by the cores there are; an explicit --workers is kept."""
-    from ..backbone.workers import capped_workers
-
-    n, why = capped_workers(cfg.train.num_workers if explicit is None else explicit)
-    if explicit is not None and n < explicit:
-        log.warning("--workers %d: more than the cores minus one; starting them as asked (%s)", explicit, why)
-        return cfg
-    log.info("train: %s", why)
-    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, num_workers=n))
-
-
-def checked_face_settings(cfg, stores, args):
-    """(cfg recording the stores' face settings, info for backbone.json), or (None, {}) after saying
-    why a store made with other crop settings than the preset (or the resumed run) is refused."""
-    from ..faces.settings_check import describe_diff, face_config_of, face_settings_diff
-
-    resumed = args.resume and (Path(args.out) / "config.json").is_file()
-    wanted = "the run's config.json" if resumed else f"preset {cfg.preset}"
-    diffs = {str(s.root): face_settings_diff(s.settings, cfg.faces) for s in stores}
-    bad = {root: d for root, d in diffs.items() if d}
-    for root, diff in bad.items():
-        text = f"{root}: face store made with other face settings than {wanted}: {describe_diff(diff, wanted)}"
-        if not args.force:
-            print(f"difffake train: error: {text}; use a store prepared with `difffake prepare --preset "
-                  f"{cfg.preset}`, or pass --force to train on it anyway (the run then records the "
-                  f"store's settings)", file=sys.stderr)
-        else:
-            log.warning("--force: %s; the run records the store's settings", text)
-    if bad and not args.force:
-        return None, {}
-    for s in stores:
-        if s.settings.get("num_frames") not in (None, cfg.faces.num_frames):
-            log.info("%s: %s frames per video (%s: %d); recorded as the store's", s.root,
-                     s.settings["num_frames"], wanted, cfg.faces.num_frames)
-    info = {"face_settings": {str(s.root): s.settings for s in stores}}
-    if bad:
-        info["face_settings_forced"] = {root: {k: {"store": a, "wanted": b} for k, (a, b) in d.items()}
-                                        for root, d in bad.items()}
-    return dataclasses.replace(cfg, faces=face_config_of(stores[0].settings)), info

@@ -64,8 +64,8 @@ def _frame_crop(record, frame: int):
 
 def _faces_html(r) -> str:
     """Reference faces, then the suspect's closest and farthest frames beside their nearest reference face."""
-    ref = getattr(r, "identity_reference", None)
-    record = getattr(r, "record", None)
+    ref = r.identity_reference
+    record = r.record
     if ref is None or not ref.crops:
         return ""
     picks = np.linspace(0, len(ref.crops) - 1, min(6, len(ref.crops))).round().astype(int)

@@ -34,10 +34,10 @@ def badge(r) -> str:
 
 
 def _fps(r) -> float | None:
-    ev = getattr(r, "evidence", None)
+    ev = r.evidence
     if ev is not None and ev.fps:
         return float(ev.fps)
-    record = getattr(r, "record", None)
+    record = r.record
     fps = (record.meta or {}).get("fps") if record is not None else None
     return float(fps) if fps else None
 
@@ -53,14 +53,14 @@ def video_context(r, detector, identity_html: str | None, show_path: bool) -> di
            "file": str(r.path) if show_path else None, "fps": fps,
            "basis": words.basis_sentence(r), "basis_name": getattr(r, "basis", None) or "differential",
            "components": words.components_of(r, cal),
-           "evidence": getattr(r, "evidence", None), "identity_html": identity_html,
+           "evidence": r.evidence, "identity_html": identity_html,
            "timeline": None, "calibration_plot": None, "pairs": [],
            "timings": [(k, v) for k, v in (r.timings or {}).items() if v is not None]}
     if r.status == "ok" and r.pair_scores:
         ctx["timeline"] = data_uri(figures.timeline_png(r, fps))
         if cal is not None and r.score is not None:
             ctx["calibration_plot"] = data_uri(figures.calibration_png(r.score, cal))
-        record = getattr(r, "record", None)
+        record = r.record
         if record is not None:
             for p in figures.pair_pngs(r, record):
                 ctx["pairs"].append({**p, "a": data_uri(p["a"]), "b": data_uri(p["b"]),
