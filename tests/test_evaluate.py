@@ -259,7 +259,7 @@ def test_evaluate_help_lists_every_dataset_kind_with_an_example_and_every_option
     text = capsys.readouterr().out
     for kind in [*READERS, "auto"]:
         example = command.EXAMPLES[kind].split()[0]
-        assert example.startswith(f"{kind}:") or example.startswith(f"{kind},"), example
+        assert example.startswith((f"{kind}:", f"{kind},")), example
         assert f"  {kind} " in text and example in text, kind
         if kind != "auto":   # each example is a spec the parser accepts (options checked by name)
             assert parse_dataset_spec(example)[0] == kind
