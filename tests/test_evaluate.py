@@ -94,7 +94,7 @@ def _gray_video(path, frames=5):
     w.release()
 
 
-def test_no_face_video_counted_and_listed_not_dropped(small_detector, synthetic_videos, tmp_path):
+def test_no_face_video_counted_and_listed_not_dropped(small_detector, synthetic_videos, tmp_path, capsys):
     root = tmp_path / "ds"
     (root / "real").mkdir(parents=True)
     (root / "fake").mkdir()
@@ -110,6 +110,12 @@ def test_no_face_video_counted_and_listed_not_dropped(small_detector, synthetic_
                  "--out", str(tmp_path / "rep"), "--store", str(tmp_path / "st"), "--bootstrap", "50",
                  "--subset", "only reals a/b=^real/"])
     assert code == 0
+    # stderr is no terminal here: progress comes as whole lines (done/total), for each long step
+    err = capsys.readouterr().err
+    name = dataset_name("folder", root, {})
+    for step in (f"faces {name}: 5/5 video", f"embed {name}: 4/4 video", f"score {name}: 5/5 score"):
+        assert step in err, err
+    assert "\r" not in err
     ds_dir = tmp_path / "rep" / dataset_name("folder", root, {})
     row, extra = _read(ds_dir / "table.csv")
     assert extra["method"] == "only reals a/b" and (extra["n_real"], extra["n_fake"]) == ("2", "0")

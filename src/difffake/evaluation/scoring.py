@@ -9,11 +9,13 @@ from ..progress import bar as progress_bar
 from .protocols import Subset, VideoItem, average_rows, subset_row
 
 
-def score_items(items: list[VideoItem], scorer, desc: str = "score") -> tuple[np.ndarray, list[str]]:
-    """(scores, statuses): scorer(item) -> (score, status); NaN where status != 'ok'."""
+def score_items(items: list[VideoItem], scorer, progress=None) -> tuple[np.ndarray, list[str]]:
+    """(scores, statuses): scorer(item) -> (score, status); NaN where status != 'ok'.
+    `progress`: a progress bar advanced by one per video."""
     scores, statuses = np.full(len(items), np.nan), []
-    # a fused detector's first scorer computes every component per video: minutes on a big set
-    for k, it in enumerate(progress_bar(items, desc=desc, unit="video")):
+    for k, it in enumerate(items):
+        if progress is not None:
+            progress.update()
         if it.status != "ok":
             statuses.append(it.status)
             continue
@@ -70,12 +72,16 @@ def evaluate_scorers(items: list[VideoItem], subsets: list[Subset], scorers: dic
                      seed: int = 0, n_boot: int = 1000, desc: str = "") -> tuple[list[dict], dict]:
     """Rows for every (scorer, subset) + averages; scorers: name -> (scorer fn, threshold or None).
 
-    Returns (rows, {name: (scores, statuses)}).
+    Returns (rows, {name: (scores, statuses)}); `desc` names the progress bar.
     """
     rows, scored = [], {}
+    # one bar for all scorers: a fused detector's first scorer computes every component
+    # per video (minutes on a big set), the others reuse them
+    progress = progress_bar(total=len(items) * len(scorers), desc=f"score {desc}".strip(), unit="score")
     for name, (fn, threshold) in scorers.items():
-        scores, statuses = score_items(items, fn, desc=f"score {desc} {name}".replace("  ", " "))
+        scores, statuses = score_items(items, fn, progress)
         scored[name] = (scores, statuses)
         mine = [subset_row(s, items, scores, statuses, threshold, name, seed, n_boot) for s in subsets]
         rows += mine + average_rows(mine, subsets, statuses, [it.in_detector_fit for it in items])
+    progress.close()
     return rows, scored

@@ -12,6 +12,7 @@ from ..anomaly.crossfit import crossfit
 from ..anomaly.model import AnomalyModel
 from ..config import AnomalyConfig
 from ..errors import DifffakeError
+from ..progress import bar as progress_bar
 from .scoring import anomaly_scorer, classifier_scorer
 
 
@@ -106,7 +107,7 @@ def variant_scorers(variants: list, fit_embs: list, cal_embs: list, cal_probs: l
     """{name: (scorer, threshold)} for AnomalyConfigs and 'classifier'."""
     check_variant_names(variants)
     out = {}
-    for v in variants:
+    for v in progress_bar(variants, desc="fit variants", unit="variant"):   # a GMM on many pairs: seconds each
         if v == "classifier":
             thr = None
             if cal_probs:
