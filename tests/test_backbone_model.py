@@ -14,7 +14,7 @@ from difffake.backbone.export import BackboneFileError
 from difffake.backbone.malloc import GUARD, MALLOC_ENV, OPT_OUT, tuned_env
 from difffake.backbone.sam import SAM, bypass_bn_stats
 from difffake.backbone.split import group_key, split_ids
-from difffake.backbone.train import epoch_order, lr_at
+from difffake.backbone.train import epoch_order, lr_schedule
 from difffake.config import BackboneConfig
 
 
@@ -235,6 +235,16 @@ def test_bypass_bn_stats_freezes_running_stats():
     assert torch.all(bn.running_mean == 0) and bn.momentum == 0.1
     bn(torch.randn(8, 3) + 5)
     assert torch.all(bn.running_mean > 0.1)
+
+
+def lr_at(step, total, base_lr, decay_start):
+    """The lr that training's scheduler sets for `step` (it is stepped once per optimizer step)."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+    sched = lr_schedule(opt, total, decay_start)
+    for _ in range(step):
+        opt.step()
+        sched.step()
+    return opt.param_groups[0]["lr"]
 
 
 def test_lr_schedule_and_epoch_order():

@@ -119,7 +119,7 @@ def test_fit_crossfit_default_records_folds_and_oof(tiny_backbone, tiny_store,
         info["fold_of"], info["oof_scores"], cal)
 
     # evaluate --variants on a crossfit detector: variants cross-fitted over the same folds
-    import difffake.evaluate as ev
+    import difffake.evaluation.variants as ev  # where variant_scorers looks fit_variant up
     calls = []
 
     def spy(cfg, fit_embs, cal_embs, folds=None):

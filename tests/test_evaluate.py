@@ -59,8 +59,22 @@ def test_ffpp_dev_cross_manipulation_table(small_detector, shared_data, tmp_path
                for r in per_method)
     scored = [r for r in per_method if r["auc"]]
     assert scored, "no FF++ method got an AUC"
-    for r in scored:
-        assert 0.0 <= float(r["auc"]) <= 1.0
+    # each row recomputed from videos.csv: its method's scored fakes vs the scored youtube originals
+    from sklearn.metrics import roc_auc_score
+    videos = _read(ds_dir / "videos.csv")
+    ok = [v for v in videos if v["status[detector]"] == "ok"]
+    reals = [v for v in ok if v["label"] == "real" and "/actors/" not in v["video_id"]]
+    for r in per_method:
+        fakes = [v for v in ok if v["label"] == "fake" and v["method"] == r["method"]]
+        assert (int(r["n_real"]), int(r["n_fake"])) == (len(reals), len(fakes))
+        if r["auc"]:
+            labels = [0] * len(reals) + [1] * len(fakes)
+            want = roc_auc_score(labels, [float(v["score[detector]"]) for v in reals + fakes])
+            assert float(r["auc"]) == pytest.approx(want, abs=1e-12)
+            assert float(r["auc_ci_low"]) <= float(r["auc"]) <= float(r["auc_ci_high"])
+    avg = rows[4]
+    assert float(avg["auc"]) == pytest.approx(np.mean([float(r["auc"]) for r in scored]), abs=1e-12)
+    assert avg["method"] == f"average ({len(scored)} methods)"
     # the fakes sharing a target with an original form twins (519, 634, 004)
     assert sum(int(r["n_twins"]) for r in per_method) >= 1
     md = (ds_dir / "table.md").read_text()
@@ -80,7 +94,7 @@ def _gray_video(path, frames=5):
     w.release()
 
 
-def test_no_face_video_counted_and_listed_not_dropped(small_detector, synthetic_videos, tmp_path):
+def test_no_face_video_counted_and_listed_not_dropped(small_detector, synthetic_videos, tmp_path, capsys):
     root = tmp_path / "ds"
     (root / "real").mkdir(parents=True)
     (root / "fake").mkdir()
@@ -96,12 +110,22 @@ def test_no_face_video_counted_and_listed_not_dropped(small_detector, synthetic_
                  "--out", str(tmp_path / "rep"), "--store", str(tmp_path / "st"), "--bootstrap", "50",
                  "--subset", "only reals a/b=^real/"])
     assert code == 0
+    # stderr is no terminal here: progress comes as whole lines (done/total), for each long step
+    err = capsys.readouterr().err
+    name = dataset_name("folder", root, {})
+    for step in (f"faces {name}: 5/5 video", f"embed {name}: 4/4 video", f"score {name}: 5/5 score"):
+        assert step in err, err
+    assert "\r" not in err
     ds_dir = tmp_path / "rep" / dataset_name("folder", root, {})
     row, extra = _read(ds_dir / "table.csv")
     assert extra["method"] == "only reals a/b" and (extra["n_real"], extra["n_fake"]) == ("2", "0")
     assert extra["auc"] == ""                    # one class only: no AUC, no made-up number
     assert (row["n_real"], row["n_fake"], row["n_no_face"], row["n_error"]) == ("2", "1", "1", "1")
-    assert row["auc"] != ""                      # computed on the 3 scored videos only
+    videos = {r["video_id"]: r for r in _read(ds_dir / "videos.csv")}
+    from sklearn.metrics import roc_auc_score
+    scored = [videos[v] for v in ("real/a.mp4", "real/b.mp4", "fake/c.mp4")]   # the 3 scored videos only
+    want = roc_auc_score([0, 0, 1], [float(v["score[detector]"]) for v in scored])
+    assert float(row["auc"]) == pytest.approx(want, abs=1e-12)
     unscored = {r["video_id"]: r for r in _read(ds_dir / "unscored.csv")}
     assert unscored["fake/blank.mp4"]["status"] == "no_face"
     assert unscored["fake/broken.mp4"]["status"] == "error" and "broken.mp4" in unscored["fake/broken.mp4"]["reason"]
@@ -222,3 +246,26 @@ def test_face_cache_means_a_video_is_prepared_once(synthetic_folder_dataset, fac
     _, errors = prepare_faces(records[:1], tmp_path / "out4" / "store", FaceConfig(num_frames=5), object(),
                               face_cache=cache)
     assert list(errors) == [records[0].video_id]
+
+
+def test_evaluate_help_lists_every_dataset_kind_with_an_example_and_every_option_has_help(capsys):
+    import argparse
+
+    from difffake.cli import main
+    from difffake.commands import evaluate as command
+    from difffake.datasets import READERS
+
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    undocumented = [a.dest for a in parser._actions if not a.help or a.help == argparse.SUPPRESS]
+    assert undocumented == [], undocumented
+    with pytest.raises(SystemExit) as done:
+        main(["evaluate", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for kind in [*READERS, "auto"]:
+        example = command.EXAMPLES[kind].split()[0]
+        assert example.startswith((f"{kind}:", f"{kind},")), example
+        assert f"  {kind} " in text and example in text, kind
+        if kind != "auto":   # each example is a spec the parser accepts (options checked by name)
+            assert parse_dataset_spec(example)[0] == kind

@@ -128,3 +128,36 @@ def test_bootstrap_rank_auc_matches_sklearn_with_ties():
     real = np.array([[0.5, 0.1, 0.2]])
     expected = roc_auc_score([1, 1, 1, 1, 0, 0, 0], np.r_[fake[0], real[0]])
     assert _rank_auc(fake, real)[0] == pytest.approx(expected)
+
+
+def _within_class_percentile_ci(labels, scores, n, seed, level=0.95):
+    """Reference: resample fakes and reals separately with numpy, Mann-Whitney AUC, percentiles."""
+    from scipy.stats import mannwhitneyu
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=float)
+    fake, real = scores[labels == 1], scores[labels == 0]
+    rng = np.random.default_rng(seed)
+    f = fake[rng.integers(0, len(fake), (n, len(fake)))]
+    r = real[rng.integers(0, len(real), (n, len(real)))]
+    aucs = np.array([mannwhitneyu(a, b).statistic / (len(a) * len(b)) for a, b in zip(f, r)])
+    tail = (1 - level) / 2 * 100
+    return tuple(np.percentile(aucs, [tail, 100 - tail]))
+
+
+def test_bootstrap_ci_is_the_within_class_percentile_interval():
+    from sklearn.metrics import roc_auc_score
+    rng = np.random.default_rng(11)
+    labels = np.r_[np.zeros(17), np.ones(9)]
+    scores = np.r_[rng.normal(0, 1, 17), rng.normal(0.8, 1, 9)]
+    got = bootstrap_auc_ci(labels, scores, n=300, seed=2, chunk=300)   # one draw of each class
+    assert got == pytest.approx(_within_class_percentile_ci(labels, scores, 300, 2), abs=1e-12)
+    assert got[0] < roc_auc_score(labels, scores) < got[1]
+
+
+def test_bootstrap_ci_edge_cases_are_exact():
+    # perfectly separated classes: every resample has AUC 1
+    assert bootstrap_auc_ci([0, 0, 0, 1, 1], [0.1, 0.2, 0.3, 0.8, 0.9], n=200) == (1.0, 1.0)
+    # one fake: only the reals vary; the reference draws the same way
+    labels, scores = [0, 0, 0, 0, 1], [0.1, 0.5, 0.7, 0.9, 0.6]
+    got = bootstrap_auc_ci(labels, scores, n=400, seed=1, chunk=400)
+    assert got == pytest.approx(_within_class_percentile_ci(labels, scores, 400, 1), abs=1e-12)
+    assert got[0] < got[1]

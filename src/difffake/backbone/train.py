@@ -1,9 +1,10 @@
 """Train the backbone on real faces vs self-blended pseudo-fakes (SBI-style).
 
 Each step sees B/2 real crops and their B/2 pseudo-fakes; cross-entropy;
-SAM over SGD; constant LR, then linear decay over the last quarter; one
-validation AUC per epoch on held-out videos with fixed pseudo-fakes; the best
-K epochs kept; `last` refreshed every `save_every_steps` for resume.
+SAM over SGD; constant LR, then linear decay over the last quarter (torch's
+ConstantLR + LinearLR, its state saved for resume); one validation AUC per
+epoch on held-out videos with fixed pseudo-fakes; the best K epochs kept;
+`last` refreshed every `save_every_steps` for resume.
 
 Run folder:
     config.json        resolved Config
@@ -20,6 +21,7 @@ import json
 import logging
 import math
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,7 @@ from torch.utils.data import DataLoader
 from ..config import Config
 from ..errors import SettingsMismatch
 from ..progress import bar as progress_bar
+from ..tables import csv_text
 from .checkpoints import (
     load_model_state,
     load_training_state,
@@ -57,12 +60,68 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device(device)
 
 
-def lr_at(step: int, total: int, base_lr: float, decay_start: float) -> float:
-    """Constant, then linear decay to 0 from decay_start * total to total."""
+def lr_schedule(optimizer: torch.optim.Optimizer, total: int, decay_start: float):
+    """Constant, then linear decay to 0 from int(decay_start * total) to total, as a torch scheduler.
+
+    Step it once after each optimizer step: step s then runs at
+    base_lr * min(1, (total - s) / (total - start)), 0 from `total` on.
+    """
+    from torch.optim.lr_scheduler import ConstantLR, LinearLR, SequentialLR
+
     start = int(decay_start * total)
-    if step < start or total <= start:
-        return base_lr
-    return base_lr * max(0.0, (total - step) / (total - start))
+    if total <= start:   # the decay never begins
+        return ConstantLR(optimizer, factor=1.0, total_iters=0)
+    decay = LinearLR(optimizer, start_factor=1.0, end_factor=0.0, total_iters=total - start)
+    if start == 0:
+        return decay
+    return SequentialLR(optimizer, [ConstantLR(optimizer, factor=1.0, total_iters=start), decay],
+                        milestones=[start])
+
+
+def schedule_checkpoint(scheduler, total: int, decay_start: float, base_lr: float) -> dict:
+    """What a checkpoint keeps of the schedule: its settings and the scheduler's state_dict."""
+    return {"total": total, "decay_start": decay_start, "base_lr": base_lr, "state": scheduler.state_dict()}
+
+
+def restore_schedule(optimizer: torch.optim.Optimizer, total: int, decay_start: float, base_lr: float,
+                     saved: dict | None = None, step: int = 0):
+    """lr_schedule at its place in a run: from the saved scheduler state (schedule_checkpoint)
+    when the run keeps its settings; else replayed for `step` steps, as when a resume
+    extends the run (more epochs: a longer schedule) or the run was saved before the
+    scheduler's state was kept. The optimizer's lr is set to the one the next step runs at."""
+    for group in optimizer.param_groups:   # the schedule is built from the base lr
+        group["lr"] = base_lr
+        group.pop("initial_lr", None)
+    scheduler = lr_schedule(optimizer, total, decay_start)
+    same = saved is not None and (saved["total"], saved["decay_start"], saved["base_lr"]) == (
+        total, decay_start, base_lr)
+    if same:
+        scheduler.load_state_dict(saved["state"])
+        for group, lr in zip(optimizer.param_groups, scheduler.get_last_lr()):
+            group["lr"] = lr
+    else:
+        with warnings.catch_warnings():   # replaying: no optimizer step is meant to run
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+            for _ in range(step):
+                scheduler.step()
+    return scheduler
+
+
+def build_model(cfg: Config, load_weights: bool, seed: int) -> Backbone:
+    """The backbone, its random initialisation drawn from `seed` alone.
+
+    timm initialises the encoder from torch's global generator (it takes none of
+    its own): the draw runs inside a forked, seeded RNG, so the caller's global
+    state is left as it was and the same seed gives the same weights.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.default_generator.manual_seed(seed)
+        return Backbone(cfg.backbone, load_weights=load_weights, head_seed=seed)
+
+
+def loader_generator(seed: int, *stream: int) -> torch.Generator:
+    """A DataLoader's own generator (its workers' base seed), never torch's global one."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, *stream]).generate_state(1)[0]))
 
 
 def epoch_order(n: int, count: int, seed: int, epoch: int) -> list[int]:
@@ -112,16 +171,8 @@ def evaluate(model, loader, device, channels_last=False, amp_dtype=None, stop=No
 
 
 def _write_metrics(path: Path, rows: list[dict]) -> None:
-    lines = [",".join(METRIC_FIELDS)]
-    for row in rows:
-        lines.append(",".join(_fmt(row.get(k)) for k in METRIC_FIELDS))
-    atomic_write_text(path, "\n".join(lines) + "\n")
-
-
-def _fmt(v) -> str:
-    if v is None:
-        return ""
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
+    shown = [{k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()} for row in rows]
+    atomic_write_text(path, csv_text(shown, METRIC_FIELDS))
 
 
 def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto", resume: bool = False,
@@ -147,14 +198,13 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
     if last.with_suffix(".json").exists() and not resume:
         raise SettingsMismatch(f"{out}: holds a training run already; pass --resume or use another --out")
     dev = resolve_device(device)
-    torch.manual_seed(tc.seed)
     use_cuda = dev.type == "cuda"
     amp_dtype = torch.bfloat16 if (use_cuda and tc.amp and torch.cuda.is_bf16_supported()) else None
     channels_last = use_cuda
 
     resuming = resume and last.with_suffix(".json").exists()
     # On resume the saved state replaces the init: never fetch pretrained weights for it.
-    model = Backbone(cfg.backbone, load_weights=not resuming and init is None, head_seed=tc.seed)
+    model = build_model(cfg, load_weights=not resuming and init is None, seed=tc.seed)
     if init is not None and not resuming:
         _load_init(model, init)
     cfg = dataclasses.replace(cfg, backbone=model.cfg)   # mean/std/input size resolved
@@ -165,6 +215,7 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
     optimizer = SAM(base, rho=tc.sam_rho) if tc.use_sam else base
 
     state = {"step": 0, "history": [], "best": []}
+    pairs = max(1, tc.batch_size // 2)
     if resuming:
         saved_cfg = json.loads((out / "config.json").read_text())
         if saved_cfg.get("backbone") != json.loads(json.dumps(dataclasses.asdict(cfg.backbone))):
@@ -172,6 +223,7 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
                                    f"{saved_cfg.get('backbone')}, not {dataclasses.asdict(cfg.backbone)}")
         state = load_training_state(last, model, optimizer, dev)
         log.info("resuming %s at step %d", out, state["step"])
+    scheduler_state = state.pop("lr_scheduler", None)
     atomic_write_text(out / "config.json", json.dumps(cfg.to_dict(), indent=2))
     # The split is fixed when a run starts: a resume must not redraw or rewrite it
     # (the caller passes the saved split's items; see commands/train.py).
@@ -186,16 +238,18 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
     ds_train = dataset_factory(items_train, bcfg.input_size, bcfg.mean, bcfg.std, tc.seed, cfg.synth, True)
     ds_val = dataset_factory(_val_subset(items_val, tc.val_max_faces, tc.seed), bcfg.input_size,
                              bcfg.mean, bcfg.std, tc.seed + VAL_SEED_OFFSET, cfg.synth, False)
-    pairs = max(1, tc.batch_size // 2)
     steps_per_epoch = tc.steps_per_epoch or max(1, len(ds_train) // pairs)
     total = tc.epochs * steps_per_epoch
+    scheduler = restore_schedule(base, total, tc.decay_start, tc.lr, scheduler_state, state["step"])
     val_loader = DataLoader(ds_val, batch_size=pairs, shuffle=False, collate_fn=collate_fn,
-                            num_workers=tc.num_workers, worker_init_fn=ignore_stop_signals)
+                            num_workers=tc.num_workers, worker_init_fn=ignore_stop_signals,
+                            generator=loader_generator(tc.seed, VAL_SEED_OFFSET))
 
     def checkpoint_meta(partial=None):
         # partial: the running sums of an unfinished epoch, so its metrics row survives a resume
         meta = {"step": state["step"], "history": state["history"], "best": state["best"],
-                "steps_per_epoch": steps_per_epoch}
+                "steps_per_epoch": steps_per_epoch, "lr_scheduler": schedule_checkpoint(scheduler, total, tc.decay_start, tc.lr),
+                "last_lr": state.get("last_lr")}
         return {**meta, "epoch_partial": partial} if partial else meta
 
     def stop_if_requested(partial=None, now=False):
@@ -216,7 +270,7 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
         order = epoch_order(len(ds_train), steps_per_epoch * pairs, tc.seed, epoch)[done * pairs:]
         loader = DataLoader(ds_train, batch_size=pairs, sampler=order, collate_fn=collate_fn,
                             num_workers=tc.num_workers, drop_last=True, pin_memory=use_cuda,
-                            worker_init_fn=ignore_stop_signals)
+                            worker_init_fn=ignore_stop_signals, generator=loader_generator(tc.seed, epoch))
         last_auc = state["history"][-1]["val_auc"] if state["history"] else float("nan")
         bar = progress_bar(loader, total=steps_per_epoch - done, desc=f"epoch {epoch + 1}/{tc.epochs}",
                            unit="step")
@@ -227,9 +281,7 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
             t0 -= partial["seconds"]
 
         for images, labels in bar:
-            lr = lr_at(state["step"], total, tc.lr, tc.decay_start)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            lr = base.param_groups[0]["lr"]   # this step's, set by the scheduler
             images = images.to(dev, non_blocking=True)
             if channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
@@ -250,7 +302,9 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
             else:
                 optimizer.step()
             optimizer.zero_grad()
+            scheduler.step()
             state["step"] += 1
+            state["last_lr"] = lr
             n = labels.numel()
             loss_sum += loss.item() * n
             correct += int((logits.argmax(1) == labels).sum())
@@ -271,7 +325,7 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
             metrics = evaluate(model, val_loader, dev, channels_last, amp_dtype, stop=stop)
         except ValidationStopped:
             stop_if_requested(_sums(epoch, loss_sum, correct, seen, t0), now=True)
-        row = {"epoch": epoch + 1, "step": state["step"], "lr": lr_at(state["step"] - 1, total, tc.lr, tc.decay_start),
+        row = {"epoch": epoch + 1, "step": state["step"], "lr": state.get("last_lr"),
                "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1), **metrics,
                "seconds": time.perf_counter() - t0,
                "train_img_per_s": seen / train_seconds if seen else None}

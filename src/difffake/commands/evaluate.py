@@ -4,25 +4,50 @@ from __future__ import annotations
 import logging
 import sys
 
-from ..errors import EXIT_OK, EXIT_USAGE, DifffakeError
+from ..errors import EXIT_OK, EXIT_USAGE
 
 NAME = "evaluate"
 HELP = "evaluate a detector on benchmark datasets (tables in Markdown/CSV, ROC plots)"
 log = logging.getLogger("difffake.evaluate")
 
 
+# One example --dataset spec per dataset kind (datasets.READERS); a test checks none is missing.
+EXAMPLES = {
+    "ffpp": "ffpp,compression=c40,split=test:/data/FF++",
+    "celebdf": "celebdf,split=test:/data/Celeb-DF-v2",
+    "dfo": "dfo,ffpp_root=/data/FF++,perturbation=end_to_end:/data/DeeperForensics-1.0",
+    "deeperforensics": "deeperforensics,ffpp_root=/data/FF++:/data/DeeperForensics-1.0",
+    "forgerynet": "forgerynet,list_file=/data/ForgeryNet/Validation/video_list.txt:/data/ForgeryNet",
+    "dfdc": "dfdc,split=test:/data/dfdc",
+    "folder": "folder:/data/mine   (ROOT/real/** and ROOT/fake/**; fake/METHOD/ names the method)",
+    "csv": "csv:/data/mine/labels.csv   (header path,label[,method,group,split])",
+    "auto": "auto:/data/FF++   (the kind guessed from the tree)",
+}
+
+
+def kinds_help() -> str:
+    """Every dataset kind `--dataset` accepts, with an example spec each."""
+    from ..datasets import READERS
+
+    kinds = [*READERS, "auto"]
+    width = max(map(len, kinds))
+    return "\n".join(["dataset kinds (--dataset KIND[,opt=value...]:ROOT), one example each:"]
+                     + [f"  {k:<{width}}  {EXAMPLES.get(k, f'{k}:ROOT')}" for k in kinds])
+
+
 def add_arguments(p):
-    p.add_argument("--detector", metavar="DIR", help="detector folder (default: the packaged one)")
     import argparse
 
     from ..datasets.options import options_help
-    p.formatter_class = argparse.RawDescriptionHelpFormatter   # keep the options table's layout
-    p.epilog = options_help()
+    p.formatter_class = argparse.RawDescriptionHelpFormatter   # keep the tables' layout
+    p.epilog = kinds_help() + "\n\n" + options_help()
+    p.add_argument("--detector", metavar="DIR", help="detector folder (default: the packaged one)")
     p.add_argument("--dataset", action="append", required=True, metavar="KIND[,opt=v]:ROOT",
-                   help="e.g. ffpp:/data/FF++ , ffpp,compression=c40,split=test:/data/FF++ , "
-                        "celebdf:/data/Celeb-DF-v2 , csv:/data/dev/labels.csv , auto:ROOT (repeatable; "
-                        "options of each KIND below)")
-    p.add_argument("--out", required=True, metavar="REPORT_DIR")
+                   help="a dataset to evaluate on (repeatable); every KIND with an example, and each "
+                        "KIND's options, are listed below")
+    p.add_argument("--out", required=True, metavar="REPORT_DIR",
+                   help="report folder: results.md/.csv, one sub-folder per dataset (table, videos.csv, "
+                        "unscored.csv, ROC plot), summary.json")
     p.add_argument("--store", metavar="DIR",
                    help="face stores, one sub-folder per dataset (default: REPORT_DIR/stores); resumable")
     p.add_argument("--cache", metavar="DIR", help="embedding cache folder (default: inside each store)")
@@ -31,26 +56,27 @@ def add_arguments(p):
                         "never prepared twice (default $DIFFFAKE_FACE_CACHE or ~/.cache/difffake/faces; "
                         "'none' to turn off)")
     p.add_argument("--variants", metavar="LIST",
-                   help="comma-separated combine:density[:pcaN|nopca][:full|diag|tied][:kN] and/or "
-                        "'classifier'; refitted on the detector's own fit/calibration videos "
-                        "(from model.json) and scored from the same cached embeddings")
+                   help="comma-separated combine:density[:pcaN|nopca][:full|diag|tied|spherical][:kN]"
+                        "[:mean|median|trimmed][:paper|all|consecutive] and/or 'classifier'; refitted on "
+                        "the detector's own fit/calibration videos (from model.json) and scored from the "
+                        "same cached embeddings (rows in variants.md)")
     p.add_argument("--subset", action="append", default=[], metavar="NAME=REGEX",
                    help="extra row: the videos whose id matches REGEX, e.g. 'DeepFaceLive pairs=dfl_' "
                         "(repeatable)")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the AUC CI")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="bootstrap resamples (reals and fakes resampled separately) for the AUC's 95%% "
+                        "interval (default 1000)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the bootstrap resampling (default 0); the same seed gives the same intervals")
     from .ray_runner import add_ray_arguments
     add_ray_arguments(p, dry_run=False)
 
 
 def run(args) -> int:
     from ..detector import Detector
-    from ..evaluate import (
-        check_variant_names,
-        evaluate,
-        parse_dataset_spec,
-        parse_variant,
-    )
+    from ..evaluation.protocols import parse_dataset_spec
+    from ..evaluation.variants import check_variant_names, parse_variant
+    from ..workflows.evaluate import evaluate
 
     # torch: evaluation caches embeddings by the weights' fingerprint and reuses them for P(fake)
     det = Detector.load(args.detector, engine="torch")
@@ -67,11 +93,8 @@ def run(args) -> int:
         from .ray_runner import prepare_datasets
         if (code := prepare_datasets(args, datasets, det.face_cfg)) is not None:
             return code
-    fit_embs = cal_embs = cal_probs = None
-    if variants:
-        fit_embs, cal_embs, cal_probs = fit_embeddings(det, args.cache)
+    # variants are fitted on the detector's own fit/calibration videos, embedded by the workflow
     summary = evaluate(det, datasets, args.out, store_base=args.store, variants=variants,
-                       fit_embs=fit_embs, cal_embs=cal_embs, cal_probs=cal_probs,
                        cache_dir=args.cache, seed=args.seed, n_boot=args.bootstrap, subsets=subsets,
                        face_cache=_face_cache(args.face_cache))
     for row in summary["rows"]:
@@ -95,29 +118,3 @@ def _subset(text: str) -> tuple[str, str]:
         raise ValueError(f"--subset {text!r}: expected NAME=REGEX")
     re.compile(pattern)
     return name.strip(), pattern
-
-
-def fit_embeddings(det, cache=None):
-    """Embeddings of the detector's own fit and calibration videos (for variants), from model.json."""
-    from ..embeddings import frame_fake_prob
-    from ..faces.store import FaceStore
-    from ..pool import embed_pool, locate
-
-    info = det.info
-    if not info.get("stores") or not info.get("fit_ids"):
-        raise DifffakeError(f"{det.path}: model.json does not list the fit stores/ids; "
-                            f"--variants needs a detector made by `difffake fit`")
-    try:
-        stores = [FaceStore(s) for s in info["stores"]]
-    except FileNotFoundError as exc:
-        raise DifffakeError(f"{det.path}: a fit store listed in model.json is gone ({exc})") from exc
-    entries = locate(info, stores)
-    missing = [k for k in info["fit_ids"] + info.get("cal_ids", [])
-               if k not in entries or entries[k][0] is None or not entries[k][0].has(entries[k][1])]
-    if missing:
-        raise DifffakeError(f"{missing[0]}: listed in model.json but in none of the stores {info['stores']}"
-                            + (f" ({len(missing) - 1} more)" if len(missing) > 1 else ""))
-    embs = embed_pool(det.backbone, entries, cache)
-    fit = [embs[k] for k in info["fit_ids"]]
-    cal = [embs[k] for k in info.get("cal_ids", [])]
-    return fit, cal, [frame_fake_prob(det.backbone, e) for e in cal]
