@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from ..errors import EXIT_OK, EXIT_USAGE, DifffakeError
+from ..errors import EXIT_OK, EXIT_USAGE, UsageError
 
 NAME = "evaluate"
 HELP = "evaluate a detector on benchmark datasets (tables in Markdown/CSV, ROC plots)"
@@ -22,7 +22,8 @@ def add_arguments(p):
                    help="e.g. ffpp:/data/FF++ , ffpp,compression=c40,split=test:/data/FF++ , "
                         "celebdf:/data/Celeb-DF-v2 , csv:/data/dev/labels.csv , auto:ROOT (repeatable; "
                         "options of each KIND below)")
-    p.add_argument("--out", required=True, metavar="REPORT_DIR")
+    p.add_argument("--out", required=True, metavar="REPORT_DIR",
+                   help="folder for the tables (Markdown, CSV), ROC plots and scores")
     p.add_argument("--store", metavar="DIR",
                    help="face stores, one sub-folder per dataset (default: REPORT_DIR/stores); resumable")
     p.add_argument("--cache", metavar="DIR", help="embedding cache folder (default: inside each store)")
@@ -38,7 +39,7 @@ def add_arguments(p):
                    help="extra row: the videos whose id matches REGEX, e.g. 'DeepFaceLive pairs=dfl_' "
                         "(repeatable)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the AUC CI")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default 0)")
     from .ray_runner import add_ray_arguments
     add_ray_arguments(p, dry_run=False)
 
@@ -105,18 +106,18 @@ def fit_embeddings(det, cache=None):
 
     info = det.info
     if not info.get("stores") or not info.get("fit_ids"):
-        raise DifffakeError(f"{det.path}: model.json does not list the fit stores/ids; "
-                            f"--variants needs a detector made by `difffake fit`")
+        raise UsageError(f"{det.path}: model.json does not list the fit stores/ids; "
+                         f"--variants needs a detector made by `difffake fit`")
     try:
         stores = [FaceStore(s) for s in info["stores"]]
     except FileNotFoundError as exc:
-        raise DifffakeError(f"{det.path}: a fit store listed in model.json is gone ({exc})") from exc
+        raise UsageError(f"{det.path}: a fit store listed in model.json is gone ({exc})") from exc
     entries = locate(info, stores)
     missing = [k for k in info["fit_ids"] + info.get("cal_ids", [])
                if k not in entries or entries[k][0] is None or not entries[k][0].has(entries[k][1])]
     if missing:
-        raise DifffakeError(f"{missing[0]}: listed in model.json but in none of the stores {info['stores']}"
-                            + (f" ({len(missing) - 1} more)" if len(missing) > 1 else ""))
+        raise UsageError(f"{missing[0]}: listed in model.json but in none of the stores {info['stores']}"
+                         + (f" ({len(missing) - 1} more)" if len(missing) > 1 else ""))
     embs = embed_pool(det.backbone, entries, cache)
     fit = [embs[k] for k in info["fit_ids"]]
     cal = [embs[k] for k in info.get("cal_ids", [])]

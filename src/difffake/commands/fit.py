@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import AnomalyConfig, FaceConfig
-from ..errors import EXIT_OK, DifffakeError, FileError, UsageError
+from ..errors import EXIT_OK, FileError, UsageError
 
 NAME = "fit"
 HELP = "fit the differential density model on real videos and write a detector folder"
@@ -54,17 +54,28 @@ def add_arguments(p):
     p.add_argument("--folds", type=int, default=5, metavar="K",
                    help="cross-fitting folds (whole groups per fold; fewer if fewer groups; default 5)")
     p.add_argument("--cal-ids-file", metavar="F", help="explicit calibration ids (overrides the split)")
-    p.add_argument("--calibration-fraction", type=float, default=None)
-    p.add_argument("--combine", choices=("abs", "sub", "sq", "cube", "single"))
-    p.add_argument("--density", choices=("gmm", "ocsvm", "knn"))
+    p.add_argument("--calibration-fraction", type=float, default=None,
+                   help="with --calibration holdout: share of the pool (whole groups) held out for calibration "
+                        "(default 0.3)")
+    p.add_argument("--combine", choices=("abs", "sub", "sq", "cube", "single"),
+                   help="how the embeddings a, b of a frame pair become one vector: |a-b|, a-b, (a-b)^2, (a-b)^3, "
+                        "or single (each frame alone: the non-differential baseline); default sq")
+    p.add_argument("--density", choices=("gmm", "ocsvm", "knn"),
+                   help="density model of real pairs: Gaussian mixture (default), one-class SVM or "
+                        "k-nearest-neighbour distance")
     p.add_argument("--pca", type=int, default=None, metavar="DIMS", help="PCA dims first (0 = none)")
-    p.add_argument("--pairing", choices=("paper", "all", "consecutive"))
-    p.add_argument("--gmm-covariance", choices=("full", "diag", "tied", "spherical"))
-    p.add_argument("--gmm-components", type=int)
-    p.add_argument("--knn-k", type=int)
-    p.add_argument("--video-reduce", choices=("mean", "median", "trimmed"))
-    p.add_argument("--target-fpr", type=float)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--pairing", choices=("paper", "all", "consecutive"),
+                   help="which frame pairs: paper (default: a few partner frames, every other frame paired with "
+                        "one of them), all pairs, or consecutive frames")
+    p.add_argument("--gmm-covariance", choices=("full", "diag", "tied", "spherical"),
+                   help="covariance type of the Gaussian mixture (default full)")
+    p.add_argument("--gmm-components", type=int, help="Gaussians in the mixture (default 3)")
+    p.add_argument("--knn-k", type=int, help="neighbours of --density knn (default 5)")
+    p.add_argument("--video-reduce", choices=("mean", "median", "trimmed"),
+                   help="how the pair scores of a video become its score (default mean)")
+    p.add_argument("--target-fpr", type=float,
+                   help="false-positive rate on real videos that sets the threshold (default 0.05)")
+    p.add_argument("--seed", type=int, help="random seed (pairs, splits, density fit; default 0)")
     p.add_argument("--no-fusion", action="store_true",
                    help="fit only the differential score (no pseudo-fake videos, no fused verdict)")
     p.add_argument("--basis", choices=("fused", "differential", "classifier"), default=None,
@@ -122,11 +133,14 @@ def read_id_list(path) -> list[str]:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise DifffakeError(f"{path}: cannot read id list ({exc})") from exc
+        raise FileError(path, f"cannot read id list ({exc.strerror or exc})") from exc
     if path.suffix == ".json":
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise FileError(path, f"not valid JSON ({exc})") from None
         if not isinstance(data, dict) or "train" not in data:
-            raise DifffakeError(f"{path}: expected a JSON object with a 'train' id list")
+            raise FileError(path, "expected a JSON object with a 'train' id list")
         return [str(v) for v in data["train"]]
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 
@@ -155,8 +169,8 @@ def split_pool(ids, fraction: float, seed: int, by: str = "group"):
     ids = sorted(ids)
     groups = group_videos(ids, by)
     if len(groups) < 2:
-        raise DifffakeError(f"cannot hold out calibration videos: the {len(ids)} pool videos form "
-                            f"{len(groups)} group(s); add real videos or pass --cal-ids-file")
+        raise UsageError(f"cannot hold out calibration videos: the {len(ids)} pool videos form "
+                         f"{len(groups)} group(s); add real videos or pass --cal-ids-file")
     order = sorted(groups)
     np.random.default_rng(seed).shuffle(order)
     cal: list[str] = []
@@ -217,11 +231,11 @@ def run(args) -> int:
     if few:
         say(f"{len(few)} pool entries have < {need} face frames (photos, faceless clips) and are not used")
     if len(pool) < 2:
-        raise DifffakeError(f"{args.store}: only {len(pool)} real videos left after exclusion; need >= 2")
+        raise UsageError(f"{args.store}: only {len(pool)} real videos left after exclusion; need >= 2")
 
     method = args.calibration or ("holdout" if args.cal_ids_file else "crossfit")
     if method == "crossfit" and args.cal_ids_file:
-        raise DifffakeError("--cal-ids-file needs --calibration holdout (crossfit calibrates on every pool video)")
+        raise UsageError("--cal-ids-file needs --calibration holdout (crossfit calibrates on every pool video)")
     # Embedded once (after the split, so split errors come first) and shared by every fold.
     embed = lambda: embed_pool(backbone, pool, args.cache, fingerprint)
     fused = method == "crossfit" and not args.no_fusion
@@ -286,7 +300,7 @@ def _fit_holdout(cfg, pool: dict, embed, args, say):
         split_rule = (f"whole {_split_rule(args.split_by)}"
                       f" held out for calibration until >= {cfg.calibration_fraction:.0%} of the pool, seed {cfg.seed}")
     if not fit_ids or not cal_ids:
-        raise DifffakeError(f"split left {len(fit_ids)} fit and {len(cal_ids)} calibration videos; need both")
+        raise UsageError(f"split left {len(fit_ids)} fit and {len(cal_ids)} calibration videos; need both")
     say(f"split: {len(fit_ids)} fit videos, {len(cal_ids)} calibration videos"
         + (f" ({n_groups} groups)" if n_groups else "") + f"; {split_rule}")
     emb = embed()
@@ -307,7 +321,7 @@ def _fit_crossfit(cfg, pool: dict, embed, k: int, by: str, say):
     try:
         fold_of = assign_folds(ids, k, cfg.seed, by)
     except ValueError as exc:
-        raise DifffakeError(f"{exc}; add real videos, use --split-by video, or --calibration holdout") from exc
+        raise UsageError(f"{exc}; add real videos, use --split-by video, or --calibration holdout") from exc
     n_folds = max(fold_of.values()) + 1
     sizes = np.bincount([fold_of[v] for v in ids], minlength=n_folds).tolist()
     split_rule = (f"crossfit: {n_folds} folds of whole {_split_rule(by)}, seed {cfg.seed}; each video scored "
@@ -337,7 +351,7 @@ def _fit_fused(cfg, pool: dict, embed, backbone, args, say):
     try:
         fold_of = assign_folds(ids, args.folds, cfg.seed, args.split_by)
     except ValueError as exc:
-        raise DifffakeError(f"{exc}; add real videos, use --split-by video, or --no-fusion") from exc
+        raise UsageError(f"{exc}; add real videos, use --split-by video, or --no-fusion") from exc
     emb = embed()
     step = max(1, len(ids) // 10)
     twins = pseudo_twins(backbone, pool, emb, seed=args.pseudo_seed, degraded=not args.no_degraded,
