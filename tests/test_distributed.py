@@ -81,7 +81,7 @@ def ray_cluster():
              "--num-cpus", "2", "--num-gpus", "0", "--include-dashboard", "false",
              "--object-store-memory", str(200 * 1024 ** 2), "--disable-usage-stats", "--temp-dir", temp_dir]
     try:   # a slow or failed start is cleaned up too
-        for attempt in (1, 2):   # Ray gives its raylet 30 s: a loaded machine may need a second go
+        for _attempt in (1, 2):   # Ray gives its raylet 30 s: a loaded machine may need a second go
             done = subprocess.run(start, env=env, capture_output=True, text=True, timeout=300)
             if done.returncode == 0:
                 break
