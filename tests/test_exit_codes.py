@@ -225,6 +225,37 @@ def test_scan_ray_without_ray(tmp_path, photo):
     assert_user_mistake(proc.returncode, proc.stderr.splitlines(), "--ray", 'difffake[ray]')
 
 
+def test_serve_missing_detector_folder(tmp_path):
+    code, lines = difffake_cli("serve", "--detector", tmp_path / "no_detector", "--port", "0")
+    assert_user_mistake(code, lines, "no_detector", "not a detector folder")
+
+
+def test_faces_missing_store(tmp_path):
+    code, lines = difffake_cli("faces", tmp_path / "no_store", "--out", tmp_path / "sheet.png")
+    assert_user_mistake(code, lines, "no_store", "not a face store")
+
+
+def test_export_missing_detector_folder(tmp_path):
+    code, lines = difffake_cli("export", tmp_path / "no_detector")
+    assert_user_mistake(code, lines, "no_detector", "model.json")
+
+
+def test_every_user_mistake_class_exits_2():
+    """The error classes raised for users' mistakes are the ones cli.py maps to exit 2."""
+    from difffake.backbone.export import BackboneFileError
+    from difffake.backbone.weights import WeightsError, WeightsUnavailable
+    from difffake.datasets.records import DatasetError
+    from difffake.detector_folder import DetectorFolderError
+    from difffake.distributed.runtime import RayNotInstalled
+    from difffake.errors import USER_MISTAKES, ConfigError, DifffakeError, MediaError
+    from difffake.faces.store import NotAFaceStore
+
+    for cls in (DatasetError, WeightsError, WeightsUnavailable, ConfigError, RayNotInstalled, NotAFaceStore,
+                DetectorFolderError, BackboneFileError, MediaError):
+        assert issubclass(cls, USER_MISTAKES), cls
+    assert not issubclass(DifffakeError, USER_MISTAKES)   # raised bare it is a bug: exit 4
+
+
 def test_prepare_zero_frames(tmp_path, photo):
     code, lines = difffake_cli("prepare", "--frames", "0", "--store", tmp_path / "store", photo)
     assert_user_mistake(code, lines, "--frames", ">= 1")

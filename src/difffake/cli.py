@@ -11,11 +11,9 @@ from .errors import (
     EXIT_INTERNAL,
     EXIT_USAGE,
     TRAIN_EXTRA_MODULES,
+    USER_MISTAKES,
     DifffakeError,
-    FileError,
     MissingExtra,
-    SettingsMismatch,
-    UsageError,
 )
 
 # Order = order shown in --help. Each module is imported lazily so that
@@ -128,7 +126,7 @@ def _run(args) -> int:
             return EXIT_USAGE
         logging.getLogger("difffake").exception("unexpected failure in `difffake %s`", args.command)
         return EXIT_INTERNAL
-    except (FileError, SettingsMismatch, UsageError, MissingExtra) as exc:
+    except USER_MISTAKES as exc:
         # an unusable model, store, dataset or setting that the user pointed at: their input,
         # not our bug (ConfigError, WeightsError, DatasetError are among these)
         print(f"difffake: error: {_one_line(exc)}", file=sys.stderr)

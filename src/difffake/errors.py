@@ -59,3 +59,7 @@ class MissingExtra(DifffakeError):
         self.extra = extra
         hint = f'pip install "difffake[{extra}]"' if extra else "pip install difffake"
         super().__init__(f"{what} needs {module!r}, which is not installed: {hint}")
+
+
+# What cli.py reports as the user's mistake (exit 2, one line): every subclass of these.
+USER_MISTAKES = (FileError, UsageError, SettingsMismatch, MissingExtra)
