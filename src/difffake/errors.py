@@ -37,9 +37,9 @@ class UsageError(DifffakeError):
     """What was asked cannot be done with these inputs (exit 2): the message says what would."""
 
 
-class ConfigError(UsageError):
+class ConfigError(UsageError, ValueError):
     """A settings file or dict holds an unknown key or a bad value (exit 2); the message
-    names the file (or section) and the key."""
+    names the file (or section) and the key. A ValueError too, for callers that catch that."""
 
 
 class SettingsMismatch(DifffakeError):
