@@ -54,7 +54,7 @@ def rows_for(name: str, det: Detector, scores: dict, labels: list[dict], seed: i
             continue
         cal = det.calibrations.get(s)
 
-        def vals(paths):
+        def vals(paths, s=s):   # s bound now: called only in this iteration
             return np.array([scores[p][s] for p in paths], np.float64)
 
         dfl = [p for pair in twins for p in pair]

@@ -37,7 +37,7 @@ def face_frames(face: np.ndarray, n: int, size=(256, 256), seed: int = 0) -> lis
     rng = np.random.default_rng(seed)
     w, h = size
     out = []
-    for i in range(n):
+    for _ in range(n):
         dx, dy = int(rng.integers(-4, 5)), int(rng.integers(-4, 5))
         x0 = int(np.clip(225 - w // 2 + dx, 0, face.shape[1] - w))
         y0 = int(np.clip(140 - h // 2 + dy, 0, face.shape[0] - h))

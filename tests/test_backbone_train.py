@@ -188,8 +188,8 @@ def test_cli_resume_keeps_the_saved_split(tiny_store, tmp_path):
     import shutil
 
     from difffake.cli import main
-    from difffake.workflows.train import saved_split
     from difffake.errors import FileError
+    from difffake.workflows.train import saved_split
 
     root = tmp_path / "store"
     shutil.copytree(tiny_store.root, root)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,10 +60,15 @@ def scan(prefix, folder: Path, names) -> subprocess.CompletedProcess:
                           cwd=folder, env=env, capture_output=True, text=True, timeout=600)
 
 
+PROGRESS_LINE = re.compile(r"^scanning: \d+/\d+ file \[")
+
+
 def check_stderr(stderr: str) -> None:
-    """No traceback, and nothing from FFmpeg, OpenCV or libpng without difffake's prefix."""
+    """No traceback, and nothing from FFmpeg, OpenCV or libpng without difffake's prefix
+    (difffake's own progress lines, "scanning: 3/38 file [...]" when piped, are not stray)."""
     assert "Traceback" not in stderr, stderr
-    stray = [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("difffake:")]
+    stray = [ln for ln in stderr.splitlines()
+             if ln.strip() and not ln.startswith("difffake:") and not PROGRESS_LINE.match(ln)]
     assert not stray, f"unprefixed stderr lines: {stray}"
 
 

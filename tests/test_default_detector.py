@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import difffake
@@ -39,10 +40,89 @@ def test_default_detector_scans_offline(synthetic_videos, monkeypatch):
 
 
 def test_default_detector_on_dev_pair(shared_data):
-    """One frame-aligned DeepFaceLive twin pair from dev (evaluation only): both scored."""
+    """One frame-aligned DeepFaceLive twin pair from dev (evaluation only): the swapped face
+    scores as more fake than its real twin, on the verdict's score and on the classifier's."""
     det = difffake.Detector.load()
     real = det.scan(shared_data / "dev" / "real" / "dfl_Keanu_Reeves_0.mp4")
     fake = det.scan(shared_data / "dev" / "fake" / "dfl_Keanu_Reeves_0.mp4")
     assert real.status == fake.status == "ok"
     assert real.n_faces >= 30 and fake.n_faces >= 30
-    assert real.score != fake.score
+    assert fake.score > real.score
+    assert fake.classifier_score > real.classifier_score
+    for res in (real, fake):
+        assert res.verdict == ("fake" if res.score >= res.threshold else "real")
+
+
+# --- the shipped detector on skimage's astronaut (a moving-window video) and its pseudo-fake twin ---
+
+@pytest.fixture(scope="module")
+def model_card() -> dict:
+    return json.loads((DEFAULT_DIR / "model.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def astronaut_records(synthetic_videos):
+    """(path, real FaceRecord, its pseudo-fake twin) with the shipped detector's face settings."""
+    from difffake.faces.pipeline import extract_faces
+    from difffake.synthesis.video import pseudo_fake_record
+
+    det = difffake.Detector.load()
+    path = Path(synthetic_videos) / "astro_0.mp4"
+    real = extract_faces(path, det.face_cfg, det.face_detector(), video_id="astro_0.mp4")
+    assert real.num_faces >= 6, f"only {real.num_faces} faces in the astronaut video"
+    return path, real, pseudo_fake_record(real, seed=0)
+
+
+def _scan_both(det, astronaut_records):
+    path, real, fake = astronaut_records
+    return (det.scan(path, video_id=real.video_id, record=real),
+            det.scan(path, video_id=fake.video_id, record=fake))
+
+
+def test_scores_are_finite_and_the_same_after_a_second_load(astronaut_records):
+    first = _scan_both(difffake.Detector.load(), astronaut_records)
+    second = _scan_both(difffake.Detector.load(), astronaut_records)
+    for a, b in zip(first, second):
+        assert a.status == b.status == "ok", (a.error, b.error)
+        assert a.n_pairs == b.n_pairs > 0
+        names = [c["name"] for c in a.components]
+        assert names == [c["name"] for c in b.components]
+        for ca, cb in zip(a.components, b.components):
+            assert np.isfinite(ca["score"]) and 0 < ca["p_value_real"] <= 1, ca
+            assert ca["score"] == pytest.approx(cb["score"], rel=1e-9, abs=1e-9), ca["name"]
+        assert a.pair_scores == pytest.approx(b.pair_scores, rel=1e-9, abs=1e-9)
+        assert np.isfinite(a.score) and a.score == pytest.approx(b.score, rel=1e-9, abs=1e-9)
+    real, fake = first
+    # the detector's fusion was fitted on such twins: the real reads real, its blended twin fake
+    # (fused -2.15 vs +1.92 at threshold 1.51 when written)
+    assert fake.score > real.score
+    assert fake.differential_score > real.differential_score
+    assert (real.verdict, fake.verdict) == ("real", "fake")
+
+
+def test_verdict_follows_the_stored_threshold(astronaut_records, model_card):
+    scorer = model_card["scorer"]
+    for res in _scan_both(difffake.Detector.load(), astronaut_records):
+        assert res.threshold == pytest.approx(scorer["calibrations"][res.components[0]["name"]]["threshold"])
+        assert res.verdict == ("fake" if res.score >= res.threshold else "real")
+        for c in res.components:   # each component against its own calibration
+            assert c["threshold"] == pytest.approx(scorer["calibrations"][c["name"]]["threshold"])
+
+
+def test_components_are_what_model_json_says(astronaut_records, model_card):
+    from difffake.detector import BASIS_COMPONENT
+
+    scorer = model_card["scorer"]
+    fusion = scorer["fusion"]
+    for res in _scan_both(difffake.Detector.load(), astronaut_records):
+        scores = {c["name"]: c["score"] for c in res.components}
+        assert res.basis == scorer["basis"]
+        assert res.components[0]["name"] == BASIS_COMPONENT[scorer["basis"]]   # the verdict's score first
+        assert res.score == scores[BASIS_COMPONENT[scorer["basis"]]]
+        assert set(scores) == set(scorer["calibrations"]) == {"fused", *fusion["components"]}
+        assert scores["differential"] == pytest.approx(res.differential_score)
+        assert scores["classifier_mean"] == pytest.approx(res.classifier_score)
+        # the fused score is model.json's logistic fusion of the other components' robust z-scores
+        x = np.array([scores[n] for n in fusion["components"]])
+        z = np.clip((x - np.array(fusion["centre"])) / np.array(fusion["scale"]), -fusion["z_clip"], fusion["z_clip"])
+        assert scores["fused"] == pytest.approx(float(z @ np.array(fusion["weights"]) + fusion["intercept"]), abs=1e-9)

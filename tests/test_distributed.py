@@ -81,7 +81,7 @@ def ray_cluster():
              "--num-cpus", "2", "--num-gpus", "0", "--include-dashboard", "false",
              "--object-store-memory", str(200 * 1024 ** 2), "--disable-usage-stats", "--temp-dir", temp_dir]
     try:   # a slow or failed start is cleaned up too
-        for attempt in (1, 2):   # Ray gives its raylet 30 s: a loaded machine may need a second go
+        for _attempt in (1, 2):   # Ray gives its raylet 30 s: a loaded machine may need a second go
             done = subprocess.run(start, env=env, capture_output=True, text=True, timeout=300)
             if done.returncode == 0:
                 break
@@ -241,8 +241,8 @@ def test_killed_actor_loses_nothing_and_resume_writes_only_missing(ray_cluster, 
 
 
 def test_ray_prepare_store_equals_local_prepare(ray_cluster, synthetic_videos, tmp_path):
-    from difffake.workflows.prepare import prepare
     from difffake.faces.store import FaceStore
+    from difffake.workflows.prepare import prepare
 
     cfg = FaceConfig(num_frames=FRAMES)
     local = prepare([str(synthetic_videos)], tmp_path / "local", cfg)

@@ -189,8 +189,8 @@ def test_entry_from_another_file_is_extracted_again(dataset, tmp_path, astronaut
     cwd = os.getcwd()
     try:
         os.chdir(other)
-        from difffake.workflows.prepare import prepare
         from difffake.config import FaceConfig
+        from difffake.workflows.prepare import prepare
         summary = prepare(["b.mp4"], store_dir, FaceConfig(num_frames=4))
     finally:
         os.chdir(cwd)

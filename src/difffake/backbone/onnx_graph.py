@@ -47,7 +47,7 @@ def parity_crops(n: int = 8, seed: int = 0) -> list[np.ndarray]:
 
     rng = np.random.default_rng(seed)
     crops = []
-    for i in range(n):
+    for _ in range(n):
         side = int(rng.integers(96, 300))
         small = rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)
         crops.append(cv2.resize(small, (side, side + int(rng.integers(-10, 10))),

@@ -41,17 +41,28 @@ def add_arguments(p):
     p.add_argument("--folds", type=int, default=5, metavar="K",
                    help="cross-fitting folds (whole groups per fold; fewer if fewer groups; default 5)")
     p.add_argument("--cal-ids-file", metavar="F", help="explicit calibration ids (overrides the split)")
-    p.add_argument("--calibration-fraction", type=float, default=None)
-    p.add_argument("--combine", choices=("abs", "sub", "sq", "cube", "single"))
-    p.add_argument("--density", choices=("gmm", "ocsvm", "knn"))
+    p.add_argument("--calibration-fraction", type=float, default=None,
+                   help="with --calibration holdout: share of the pool (whole groups) held out for calibration "
+                        "(default 0.3)")
+    p.add_argument("--combine", choices=("abs", "sub", "sq", "cube", "single"),
+                   help="how the embeddings a, b of a frame pair become one vector: |a-b|, a-b, (a-b)^2, (a-b)^3, "
+                        "or single (each frame alone: the non-differential baseline); default sq")
+    p.add_argument("--density", choices=("gmm", "ocsvm", "knn"),
+                   help="density model of real pairs: Gaussian mixture (default), one-class SVM or "
+                        "k-nearest-neighbour distance")
     p.add_argument("--pca", type=int, default=None, metavar="DIMS", help="PCA dims first (0 = none)")
-    p.add_argument("--pairing", choices=("paper", "all", "consecutive"))
-    p.add_argument("--gmm-covariance", choices=("full", "diag", "tied", "spherical"))
-    p.add_argument("--gmm-components", type=int)
-    p.add_argument("--knn-k", type=int)
-    p.add_argument("--video-reduce", choices=("mean", "median", "trimmed"))
-    p.add_argument("--target-fpr", type=float)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--pairing", choices=("paper", "all", "consecutive"),
+                   help="which frame pairs: paper (default: a few partner frames, every other frame paired with "
+                        "one of them), all pairs, or consecutive frames")
+    p.add_argument("--gmm-covariance", choices=("full", "diag", "tied", "spherical"),
+                   help="covariance type of the Gaussian mixture (default full)")
+    p.add_argument("--gmm-components", type=int, help="Gaussians in the mixture (default 3)")
+    p.add_argument("--knn-k", type=int, help="neighbours of --density knn (default 5)")
+    p.add_argument("--video-reduce", choices=("mean", "median", "trimmed"),
+                   help="how the pair scores of a video become its score (default mean)")
+    p.add_argument("--target-fpr", type=float,
+                   help="false-positive rate on real videos that sets the threshold (default 0.05)")
+    p.add_argument("--seed", type=int, help="random seed (pairs, splits, density fit; default 0)")
     p.add_argument("--no-fusion", action="store_true",
                    help="fit only the differential score (no pseudo-fake videos, no fused verdict)")
     p.add_argument("--basis", choices=("fused", "differential", "classifier"), default=None,

@@ -24,7 +24,7 @@ def add_arguments(p) -> None:
     p.epilog = EPILOG
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default loopback; any other needs --token)")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, default=8000, help="TCP port to listen on (default 8000)")
     p.add_argument("--detector", default=None, help="detector folder (default: the built-in detector)")
     p.add_argument("--token", default=None,
                    help=f"require this token on every request (default: ${TOKEN_ENV} if set)")

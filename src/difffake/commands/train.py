@@ -55,7 +55,8 @@ def add_arguments(p) -> None:
     p.add_argument("--force", action="store_true",
                    help="train on stores made with other face settings than the preset's (the run "
                         "records the stores' own settings)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where to train (auto: cuda when available, else cpu)")
     p.add_argument("--seed", type=int, help="random seed (split, init, pseudo-fakes)")
     p.add_argument("--threads", type=int,
                    help="torch CPU threads (default: torch's choice; 1 can be faster on a busy machine)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
-from ..errors import DifffakeError
+from ..errors import UsageError
 
 log = logging.getLogger("difffake.distributed")
 
@@ -12,8 +12,8 @@ EXTRA = 'pip install "difffake[ray]"'
 LOCAL = "local"   # `--ray` without an address: start a Ray instance on this machine
 
 
-class RayNotInstalled(DifffakeError):
-    """--ray was asked for but Ray is not importable."""
+class RayNotInstalled(UsageError):
+    """--ray was asked for but Ray is not importable (exit 2: install the extra)."""
 
 
 def import_ray():

@@ -11,7 +11,7 @@ from ..anomaly.calibrate import Calibration, calibrate
 from ..anomaly.crossfit import crossfit
 from ..anomaly.model import AnomalyModel
 from ..config import AnomalyConfig
-from ..errors import DifffakeError
+from ..errors import UsageError
 from ..progress import bar as progress_bar
 from .scoring import anomaly_scorer, classifier_scorer
 
@@ -126,17 +126,17 @@ def fit_embeddings(det, cache=None):
 
     info = det.info
     if not info.get("stores") or not info.get("fit_ids"):
-        raise DifffakeError(f"{det.path}: model.json does not list the fit stores/ids; "
+        raise UsageError(f"{det.path}: model.json does not list the fit stores/ids; "
                             f"--variants needs a detector made by `difffake fit`")
     try:
         stores = [FaceStore(s) for s in info["stores"]]
     except FileNotFoundError as exc:
-        raise DifffakeError(f"{det.path}: a fit store listed in model.json is gone ({exc})") from exc
+        raise UsageError(f"{det.path}: a fit store listed in model.json is gone ({exc})") from exc
     entries = locate(info, stores)
     missing = [k for k in info["fit_ids"] + info.get("cal_ids", [])
                if k not in entries or entries[k][0] is None or not entries[k][0].has(entries[k][1])]
     if missing:
-        raise DifffakeError(f"{missing[0]}: listed in model.json but in none of the stores {info['stores']}"
+        raise UsageError(f"{missing[0]}: listed in model.json but in none of the stores {info['stores']}"
                             + (f" ({len(missing) - 1} more)" if len(missing) > 1 else ""))
     embs = embed_pool(det.backbone, entries, cache)
     fit = [embs[k] for k in info["fit_ids"]]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import AnomalyConfig, FaceConfig
-from ..errors import DifffakeError, FileError, UsageError
+from ..errors import FileError, UsageError
 
 if TYPE_CHECKING:   # annotations only: importing the detector loads torch
     from ..detector import Detector
@@ -108,7 +108,7 @@ def fit_detector(req: FitRequest, say: Say | None = None) -> FitResult:
     pool, excluded = build_pool(stores, req, bdir, cfg, say)
     method = req.calibration or ("holdout" if req.cal_ids_file else "crossfit")
     if method == "crossfit" and req.cal_ids_file:
-        raise DifffakeError("--cal-ids-file needs --calibration holdout (crossfit calibrates on every pool video)")
+        raise UsageError("--cal-ids-file needs --calibration holdout (crossfit calibrates on every pool video)")
     # Embedded once (after the split, so split errors come first) and shared by every fold.
     embed = lambda: embed_pool(backbone, pool, req.cache, fingerprint)
     from .fit_methods import fit_crossfit, fit_fused, fit_holdout
@@ -198,7 +198,7 @@ def build_pool(stores, req: FitRequest, bdir: Path, cfg: AnomalyConfig, say: Say
     if few:
         say(f"{len(few)} pool entries have < {need} face frames (photos, faceless clips) and are not used")
     if len(pool) < 2:
-        raise DifffakeError(f"{list(req.stores)}: only {len(pool)} real videos left after exclusion; need >= 2")
+        raise UsageError(f"{list(req.stores)}: only {len(pool)} real videos left after exclusion; need >= 2")
     return pool, {"excluded_training_ids": n_excluded, "excluded_by_name_only": by_name,
                   "exclude_source": exclude_src}
 
@@ -232,11 +232,14 @@ def read_id_list(path) -> list[str]:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise DifffakeError(f"{path}: cannot read id list ({exc})") from exc
+        raise FileError(path, f"cannot read id list ({exc.strerror or exc})") from exc
     if path.suffix == ".json":
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise FileError(path, f"not valid JSON ({exc})") from None
         if not isinstance(data, dict) or "train" not in data:
-            raise DifffakeError(f"{path}: expected a JSON object with a 'train' id list")
+            raise FileError(path, "expected a JSON object with a 'train' id list")
         return [str(v) for v in data["train"]]
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
 

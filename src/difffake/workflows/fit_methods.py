@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DifffakeError
+from ..errors import UsageError
 
 
 def split_pool(ids, fraction: float, seed: int, by: str = "group"):
@@ -15,7 +15,7 @@ def split_pool(ids, fraction: float, seed: int, by: str = "group"):
     ids = sorted(ids)
     groups = group_videos(ids, by)
     if len(groups) < 2:
-        raise DifffakeError(f"cannot hold out calibration videos: the {len(ids)} pool videos form "
+        raise UsageError(f"cannot hold out calibration videos: the {len(ids)} pool videos form "
                             f"{len(groups)} group(s); add real videos or pass --cal-ids-file")
     order = sorted(groups)
     np.random.default_rng(seed).shuffle(order)
@@ -49,7 +49,7 @@ def fit_holdout(cfg, pool: dict, embed, req, say):
         split_rule = (f"whole {_split_rule(req.split_by)}"
                       f" held out for calibration until >= {cfg.calibration_fraction:.0%} of the pool, seed {cfg.seed}")
     if not fit_ids or not cal_ids:
-        raise DifffakeError(f"split left {len(fit_ids)} fit and {len(cal_ids)} calibration videos; need both")
+        raise UsageError(f"split left {len(fit_ids)} fit and {len(cal_ids)} calibration videos; need both")
     say(f"split: {len(fit_ids)} fit videos, {len(cal_ids)} calibration videos"
         + (f" ({n_groups} groups)" if n_groups else "") + f"; {split_rule}")
     emb = embed()
@@ -70,7 +70,7 @@ def fit_crossfit(cfg, pool: dict, embed, k: int, by: str, say):
     try:
         fold_of = assign_folds(ids, k, cfg.seed, by)
     except ValueError as exc:
-        raise DifffakeError(f"{exc}; add real videos, use --split-by video, or --calibration holdout") from exc
+        raise UsageError(f"{exc}; add real videos, use --split-by video, or --calibration holdout") from exc
     n_folds = max(fold_of.values()) + 1
     sizes = np.bincount([fold_of[v] for v in ids], minlength=n_folds).tolist()
     split_rule = (f"crossfit: {n_folds} folds of whole {_split_rule(by)}, seed {cfg.seed}; each video scored "
@@ -100,7 +100,7 @@ def fit_fused(cfg, pool: dict, embed, backbone, req, say):
     try:
         fold_of = assign_folds(ids, req.folds, cfg.seed, req.split_by)
     except ValueError as exc:
-        raise DifffakeError(f"{exc}; add real videos, use --split-by video, or --no-fusion") from exc
+        raise UsageError(f"{exc}; add real videos, use --split-by video, or --no-fusion") from exc
     emb = embed()
     step = max(1, len(ids) // 10)
     twins = pseudo_twins(backbone, pool, emb, seed=req.pseudo_seed, degraded=req.degraded,
