@@ -43,7 +43,8 @@ from .evaluation.variants import (  # noqa: F401
     variant_name,
     variant_scorers,
 )
-from .evaluation.videos import load_items, mark_detector_fit, prepare_faces  # noqa: F401
+from .evaluation.videos import load_items, mark_detector_fit  # noqa: F401
 from .workflows.evaluate import evaluate  # noqa: F401
+from .workflows.prepare_records import prepare_faces  # noqa: F401
 
 _safe = safe_name   # commands/ray_runner.py's name for it

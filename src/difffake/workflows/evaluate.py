@@ -19,7 +19,8 @@ from ..evaluation.outputs import (
 from ..evaluation.protocols import dataset_name, protocol_subsets
 from ..evaluation.scoring import detector_scorers, evaluate_scorers
 from ..evaluation.variants import fit_embeddings, variant_folds, variant_scorers
-from ..evaluation.videos import load_items, mark_detector_fit, prepare_faces
+from ..evaluation.videos import load_items, mark_detector_fit
+from .prepare_records import prepare_faces
 
 
 def evaluate(detector, datasets: list[tuple[str, Path, dict]], out_dir, store_base=None,
