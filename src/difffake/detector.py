@@ -19,7 +19,6 @@ import numpy as np
 
 from . import __version__
 from .anomaly.calibrate import Calibration
-from .anomaly.density import versions as _anomaly_versions
 from .anomaly.fusion import LABELS, Fusion, component_scores
 from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
 from .config import AnomalyConfig, FaceConfig
@@ -34,6 +33,7 @@ from .embeddings import embed_record, embed_record_and_prob, frame_fake_prob
 from .errors import MediaError
 from .fileio import atomic_write_text, json_default, sha256_file
 from .scan_result import ScanResult
+from .versions import versions
 
 log = logging.getLogger("difffake.detector")
 
@@ -97,7 +97,7 @@ class Detector:
                        "calibrations": {k: c.to_dict() for k, c in self.calibrations.items()}},
             "fit": self.anomaly.info,
             "info": self.info,
-            "versions": {**_anomaly_versions(), **_torch_versions()},
+            "versions": versions("numpy", "sklearn", "scipy", "torch", "timm"),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "checksums": {name: sha256_file(directory / name) for name in files},
         }
@@ -321,15 +321,6 @@ class Detector:
 def read_model_json(directory) -> dict:
     """model.json after checking every listed file is inside the folder, exists and matches its sha256."""
     return verify_folder(directory, FORMAT, REQUIRED_FILES)
-
-
-def _torch_versions() -> dict:
-    try:
-        import timm
-        import torch
-        return {"torch": torch.__version__, "timm": timm.__version__}
-    except ImportError:  # pragma: no cover
-        return {}
 
 
 # ------------------------------------------------------------ embeddings

@@ -5,16 +5,13 @@ import dataclasses
 import json
 from pathlib import Path
 
-import numpy as np
 import safetensors
 import safetensors.torch
-import timm
-import torch
 
-from .. import __version__
 from ..config import BackboneConfig
 from ..errors import FileError
 from ..fileio import atomic_write_text, atomic_write_with, sha256_file
+from ..versions import versions
 from .meta import read_backbone_json
 
 WEIGHTS = "backbone.safetensors"
@@ -24,11 +21,6 @@ FORMAT = 1
 
 class BackboneFileError(FileError):
     """A backbone folder is missing, incomplete or was modified after saving."""
-
-
-def versions() -> dict:
-    return {"difffake": __version__, "torch": torch.__version__, "timm": timm.__version__,
-            "safetensors": safetensors.__version__, "numpy": np.__version__}
 
 
 def state_to_cpu(state: dict) -> dict:
@@ -57,7 +49,7 @@ def save_backbone(model, directory, info: dict | None = None) -> Path:
         "config": cfg,
         "training": {**model.info, **(info or {})},
         "sha256": sha256_file(weights),
-        "versions": versions(),
+        "versions": versions("torch", "timm", "safetensors", "numpy"),
     }
     atomic_write_text(directory / META, json.dumps(meta, indent=2, sort_keys=True))
     return directory

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..anomaly.densities import density_names
 from ..config import AnomalyConfig, FaceConfig
 from ..errors import EXIT_OK, DifffakeError, FileError, UsageError
 
@@ -56,7 +57,7 @@ def add_arguments(p):
     p.add_argument("--cal-ids-file", metavar="F", help="explicit calibration ids (overrides the split)")
     p.add_argument("--calibration-fraction", type=float, default=None)
     p.add_argument("--combine", choices=("abs", "sub", "sq", "cube", "single"))
-    p.add_argument("--density", choices=("gmm", "ocsvm", "knn"))
+    p.add_argument("--density", choices=density_names())
     p.add_argument("--pca", type=int, default=None, metavar="DIMS", help="PCA dims first (0 = none)")
     p.add_argument("--pairing", choices=("paper", "all", "consecutive"))
     p.add_argument("--gmm-covariance", choices=("full", "diag", "tied", "spherical"))
