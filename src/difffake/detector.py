@@ -21,7 +21,7 @@ from . import __version__
 from .anomaly.calibrate import Calibration
 from .anomaly.fusion import LABELS, Fusion, component_scores
 from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
-from .config import AnomalyConfig, FaceConfig
+from .config import AnomalyConfig, FaceConfig, section_from_dict
 from .detector_folder import (
     DetectorFileError,
     DetectorFolderError,
@@ -147,9 +147,7 @@ class Detector:
         check_fields(FaceConfig, model.get("face_config", {}), card, "face_config")
         with reading(card):
             calibration = Calibration.from_dict(model["calibration"]) if model.get("calibration") else None
-            names = {f.name for f in dataclasses.fields(FaceConfig)}
-            face_cfg = FaceConfig(**{k: v for k, v in with_legacy(model.get("face_config", {})).items()
-                                     if k in names})
+            face_cfg = section_from_dict(FaceConfig, with_legacy(model.get("face_config", {})), "face_config")
             scorer = model.get("scorer") or {}
             fusion = Fusion.from_dict(scorer["fusion"]) if scorer.get("fusion") else None
             calibrations = {k: Calibration.from_dict(v) for k, v in (scorer.get("calibrations") or {}).items()}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import AnomalyConfig
+from ..config import AnomalyConfig, section_from_dict
 from . import combine as _combine
 from .densities import density_from_config
 from .densities.npz import load_density, save_density
@@ -133,8 +133,7 @@ class AnomalyModel:
         density, extra = load_density(path, with_extra=True)
         if not isinstance(extra.get("anomaly_config"), dict) or not isinstance(extra.get("fit", {}), dict):
             raise ValueError("meta needs 'anomaly_config' and 'fit' objects")
-        names = {f.name for f in dataclasses.fields(AnomalyConfig)}
-        cfg = AnomalyConfig(**{k: v for k, v in extra["anomaly_config"].items() if k in names})
+        cfg = section_from_dict(AnomalyConfig, extra["anomaly_config"], f"{path.name} anomaly_config")
         model = cls(cfg)
         model.density = density
         model.info = extra.get("fit", {})
