@@ -5,7 +5,7 @@ MINUS the videos the backbone trained on: a density fitted on its own training
 videos measures "seen before", not "real" (FINDINGS). By default the training
 ids are read from the backbone's run folder (train_ids.txt, else split.json
 "train"); --exclude-ids FILE overrides. The pool is then split by person /
-source group (difffake.backbone.split.group_key) for calibration:
+source group (difffake.splits; --groups FILE says who is who) for calibration:
 - crossfit (default): K folds of whole groups; each video gets an out-of-fold
   score from a model fitted on the other folds; the final density is fitted on
   the WHOLE pool and calibrated on those out-of-fold scores (n_cal = pool size).
@@ -48,6 +48,8 @@ def add_arguments(p):
                    help="hold out calibration videos by person/source group (default) or per video")
     p.add_argument("--split-by-group", dest="split_by", action="store_const", const="group",
                    help="alias of --split-by group")
+    p.add_argument("--groups", metavar="FILE",
+                   help="CSV of path,group lines: who is who (else person folder / source repository)")
     p.add_argument("--calibration", choices=("crossfit", "holdout"), default=None,
                    help="crossfit (default): K group folds give every pool video an out-of-fold score, "
                         "the final model is fitted on all of them; holdout: a separate calibration "
@@ -148,27 +150,14 @@ def is_excluded(video_id: str, exclude: set, exclude_names: set) -> bool:
     return video_id in exclude or Path(video_id).name in exclude_names
 
 
-def split_pool(ids, fraction: float, seed: int, by: str = "group"):
-    """(fit ids, calibration ids, groups dict): whole groups go to calibration
-    (shuffled by seed) until it holds >= fraction of the videos; both sides non-empty."""
-    from ..anomaly.crossfit import group_videos
+def split_pool(ids, fraction: float, seed: int, by="group"):
+    """(fit ids, calibration ids, groups dict): `fraction` of the groups held out (difffake.splits)."""
+    from ..splits import holdout_split
 
-    ids = sorted(ids)
-    groups = group_videos(ids, by)
-    if len(groups) < 2:
-        raise DifffakeError(f"cannot hold out calibration videos: the {len(ids)} pool videos form "
-                            f"{len(groups)} group(s); add real videos or pass --cal-ids-file")
-    order = sorted(groups)
-    np.random.default_rng(seed).shuffle(order)
-    cal: list[str] = []
-    for key in order:
-        if len(cal) >= fraction * len(ids):
-            break
-        if len(cal) + len(groups[key]) > len(ids) - 1:
-            continue
-        cal.extend(groups[key])
-    cal_set = set(cal)
-    return [v for v in ids if v not in cal_set], sorted(cal_set), groups
+    try:
+        return holdout_split(ids, fraction, seed, by)
+    except ValueError as exc:
+        raise DifffakeError(f"{exc}; add real videos or pass --cal-ids-file") from exc
 
 
 def run(args) -> int:
@@ -177,7 +166,13 @@ def run(args) -> int:
     from ..faces.store import FaceStore
     from ..pool import embed_pool, pool_entries, pool_key, store_paths
 
+    from ..splits import GroupsFileError, grouping
+
     cfg = anomaly_config(args)
+    try:   # --split-by and --groups become one grouping, passed on as args.split_by
+        args.split_by = grouping(args.split_by, args.groups)
+    except (GroupsFileError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
     say = lambda msg: print(msg, file=sys.stderr)
     bdir, backbone = load_fit_backbone(args.backbone, say)
     fingerprint = backbone_fingerprint(backbone)
@@ -268,8 +263,9 @@ def run(args) -> int:
     return EXIT_OK
 
 
-def _split_rule(by: str) -> str:
-    return "person/source groups (backbone.split.group_key)" if by == "group" else "videos"
+def _split_rule(by) -> str:
+    from ..splits import as_groups
+    return as_groups(by).describe()
 
 
 def _fit_holdout(cfg, pool: dict, embed, args, say):
@@ -302,7 +298,8 @@ def _fit_holdout(cfg, pool: dict, embed, args, say):
 
 def _fit_crossfit(cfg, pool: dict, embed, k: int, by: str, say):
     """Final density on ALL pool videos, calibration on their out-of-fold scores."""
-    from ..anomaly.crossfit import assign_folds, crossfit, group_videos
+    from ..anomaly.crossfit import crossfit
+    from ..splits import assign_folds, group_videos
 
     ids = sorted(pool)
     try:
@@ -329,7 +326,7 @@ def _fit_crossfit(cfg, pool: dict, embed, k: int, by: str, say):
 
 def _fit_fused(cfg, pool: dict, embed, backbone, args, say):
     """Crossfit of densities + fusion on the pool and its pseudo-fake twins (anomaly.fused_fit)."""
-    from ..anomaly.crossfit import assign_folds
+    from ..splits import assign_folds
     from ..anomaly.fused_fit import fit_fused
     from ..anomaly.pseudo_pool import pseudo_twins
     from ..anomaly.source_fpr import fpr_by_group

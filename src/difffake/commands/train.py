@@ -48,6 +48,8 @@ def add_arguments(p) -> None:
     p.add_argument("--split", metavar="SPLIT_JSON",
                    help="use this train/validation split ({'train': [...], 'val': [...]} ids) instead of "
                         "drawing one; ids in the stores that it does not list are left out")
+    p.add_argument("--groups", metavar="FILE",
+                   help="CSV of path,group lines: who is who, kept on one side of the split")
     p.add_argument("--init", metavar="BACKBONE_DIR",
                    help="start from a trained backbone (backbone.safetensors + backbone.json, e.g. a "
                         "detector folder): fine-tuning; its validation ids must stay validation ids")
@@ -114,7 +116,7 @@ def saved_split(path: Path, all_ids) -> tuple[list[str], list[str]]:
 def run(args) -> int:
     from ..devices import check_device
     check_device(args.device, allow_auto=True)
-    from ..backbone.split import split_ids
+    from ..splits import GroupsFileError, grouping, split_ids
     from ..backbone.train import train
     from ..faces.store import FaceStore
     from ..synthesis.dataset import load_face_items
@@ -156,8 +158,13 @@ def run(args) -> int:
         train_ids, val_ids = saved_split(split_file, all_ids)
     else:
         photos = cfg.train.val_fraction_photos
+        try:
+            by = grouping("group", args.groups)
+        except GroupsFileError as exc:
+            print(f"difffake train: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         train_ids, val_ids = split_ids(all_ids, cfg.train.val_fraction, cfg.train.seed,
-                                       None if photos is None else {"photos": photos})
+                                       None if photos is None else {"photos": photos}, by=by)
     train_set, val_set = set(train_ids), set(val_ids)
     items_train, items_val = [], []
     for s in stores:
