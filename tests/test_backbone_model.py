@@ -181,7 +181,7 @@ def test_inference_preprocess_is_the_validation_view(astronaut_face, shape):
     """Backbone.preprocess feeds the network exactly the dataset's non-augmented tensor."""
     import cv2
 
-    from difffake.backbone.preprocess import preprocess_crop
+    from difffake.faces.preprocess import preprocess_crop
     from difffake.synthesis.dataset import FaceItem, PseudoFakeDataset
 
     crop0, lm0 = astronaut_face.crops[0], astronaut_face.landmarks[0]
@@ -204,7 +204,7 @@ def test_inference_preprocess_is_the_validation_view(astronaut_face, shape):
 
 
 def test_fingerprint_includes_the_preprocess_version(monkeypatch):
-    from difffake.backbone import preprocess
+    from difffake.faces import preprocess
     from difffake.embeddings import backbone_fingerprint
 
     b = Backbone(BackboneConfig(pretrained="none", input_size=32))

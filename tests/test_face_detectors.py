@@ -46,7 +46,7 @@ def test_crops_are_byte_identical_to_the_hand_built_detector(synthetic_videos):
     # what pipeline.py built before the registry: HOG with the config's sizes + the CNN fallback
     cfg = FaceConfig(num_frames=6)
     by_hand = DlibDetector(max_side=cfg.max_side, upsample_max=cfg.upsample_max, fallback=MmodDetector())
-    video = sorted(synthetic_videos.glob("*.mp4"))[0]
+    video = min(synthetic_videos.glob("*.mp4"))
     a = extract_faces(video, cfg, detector_for(cfg))
     b = extract_faces(video, cfg, by_hand)
     assert a.num_faces == b.num_faces > 0

@@ -16,7 +16,7 @@ def test_named_libraries_only_and_always_difffake_and_python():
 
 
 def test_an_imported_module_gives_its_own_build_tag():
-    import torch   # torch.__version__ carries "+cpu" / "+cu130", the metadata may not
+    import torch  # torch.__version__ carries "+cpu" / "+cu130", the metadata may not
     assert versions("torch")["torch"] == torch.__version__
 
 

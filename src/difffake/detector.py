@@ -32,6 +32,7 @@ from .detector_folder import (
 from .embeddings import embed_record, embed_record_and_prob, frame_fake_prob
 from .errors import MediaError
 from .fileio import atomic_write_text, json_default, sha256_file
+from .pool import paths_relative, paths_resolved
 from .scan_result import ScanResult
 from .versions import versions
 
@@ -96,7 +97,7 @@ class Detector:
                        "fusion": self.fusion.to_dict() if self.fusion is not None else None,
                        "calibrations": {k: c.to_dict() for k, c in self.calibrations.items()}},
             "fit": self.anomaly.info,
-            "info": self.info,
+            "info": paths_relative(self.info, directory),   # no absolute build-machine paths
             "versions": versions("numpy", "sklearn", "scipy", "torch", "timm"),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "checksums": {name: sha256_file(directory / name) for name in files},
@@ -151,7 +152,7 @@ class Detector:
             scorer = model.get("scorer") or {}
             fusion = Fusion.from_dict(scorer["fusion"]) if scorer.get("fusion") else None
             calibrations = {k: Calibration.from_dict(v) for k, v in (scorer.get("calibrations") or {}).items()}
-            det = cls(backbone, anomaly, calibration, face_cfg, model.get("info") or {}, single=single,
+            det = cls(backbone, anomaly, calibration, face_cfg, paths_resolved(model.get("info") or {}, directory), single=single,
                       fusion=fusion, calibrations=calibrations, basis=scorer.get("basis"))
         from .detector_folder import check_identity, probe
         from .identity.calibration import IDENTITY_JSON, read_identity_json

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..anomaly.densities import density_names
-from ..config import AnomalyConfig, FaceConfig
+from ..config import AnomalyConfig, FaceConfig, section_from_dict
 from ..errors import EXIT_OK, DifffakeError, FileError, UsageError
 
 NAME = "fit"
@@ -165,7 +165,6 @@ def run(args) -> int:
     from ..embeddings import backbone_fingerprint
     from ..faces.store import FaceStore
     from ..pool import embed_pool, pool_entries, pool_key, store_paths
-
     from ..splits import GroupsFileError, grouping
 
     cfg = anomaly_config(args)
@@ -326,10 +325,10 @@ def _fit_crossfit(cfg, pool: dict, embed, k: int, by: str, say):
 
 def _fit_fused(cfg, pool: dict, embed, backbone, args, say):
     """Crossfit of densities + fusion on the pool and its pseudo-fake twins (anomaly.fused_fit)."""
-    from ..splits import assign_folds
     from ..anomaly.fused_fit import fit_fused
     from ..anomaly.pseudo_pool import pseudo_twins
     from ..anomaly.source_fpr import fpr_by_group
+    from ..splits import assign_folds
 
     ids = sorted(pool)
     try:
@@ -374,5 +373,5 @@ def _face_config(stores) -> FaceConfig:
         diff = {k for k in names if other.get(k) != settings[0].get(k)}
         if diff - {"num_frames"}:
             log.warning("%s: face settings differ from the first store in %s", s.root, sorted(diff))
-    return FaceConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings[0].items()})
+    return section_from_dict(FaceConfig, settings[0], f"{stores[0].root} settings")
 

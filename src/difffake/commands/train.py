@@ -116,9 +116,9 @@ def saved_split(path: Path, all_ids) -> tuple[list[str], list[str]]:
 def run(args) -> int:
     from ..devices import check_device
     check_device(args.device, allow_auto=True)
-    from ..splits import GroupsFileError, grouping, split_ids
     from ..backbone.train import train
     from ..faces.store import FaceStore
+    from ..splits import GroupsFileError, grouping, split_ids
     from ..synthesis.dataset import load_face_items
 
     if args.threads:
