@@ -123,3 +123,10 @@ def test_fit_honours_a_groups_file(tiny_backbone, tiny_store, tmp_path):
     assert "groups.csv" in info["split_rule"]
     assert main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(tmp_path / "x"),
                  "--groups", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_a_file_name_shared_by_two_groups_matches_only_by_its_folder():
+    groups = Groups({"alice/clip1.mp4": "alice", "bob/clip1.mp4": "bob"})
+    assert groups.key("data/alice/clip1.mp4") == "given:alice"
+    assert groups.key("bob/clip1.mp4") == "given:bob"
+    assert groups.key("carol/clip1.mp4") == default_group("carol/clip1.mp4")   # ambiguous name: not guessed
