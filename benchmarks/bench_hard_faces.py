@@ -35,7 +35,7 @@ import numpy as np
 
 from difffake.config import FaceConfig
 from difffake.faces.crop import box_of, crop_face, shrink, union_box
-from difffake.faces.detect import make_detector
+from difffake.faces.detectors import make_detector
 from difffake.faces.mmod import MmodDetector
 from difffake.faces.pipeline import detector_for, extract_faces, store_settings
 from difffake.faces.store import FaceRecord, FaceStore

@@ -13,9 +13,9 @@ from difffake.backbone import weights as W
 from difffake.backbone.export import BackboneFileError
 from difffake.backbone.malloc import GUARD, MALLOC_ENV, OPT_OUT, tuned_env
 from difffake.backbone.sam import SAM, bypass_bn_stats
-from difffake.backbone.split import group_key, split_ids
 from difffake.backbone.train import epoch_order, lr_schedule
 from difffake.config import BackboneConfig
+from difffake.splits import Groups, default_group, split_ids
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -181,7 +181,7 @@ def test_inference_preprocess_is_the_validation_view(astronaut_face, shape):
     """Backbone.preprocess feeds the network exactly the dataset's non-augmented tensor."""
     import cv2
 
-    from difffake.backbone.preprocess import preprocess_crop
+    from difffake.faces.preprocess import preprocess_crop
     from difffake.synthesis.dataset import FaceItem, PseudoFakeDataset
 
     crop0, lm0 = astronaut_face.crops[0], astronaut_face.landmarks[0]
@@ -204,8 +204,8 @@ def test_inference_preprocess_is_the_validation_view(astronaut_face, shape):
 
 
 def test_fingerprint_includes_the_preprocess_version(monkeypatch):
-    from difffake.backbone import preprocess
     from difffake.embeddings import backbone_fingerprint
+    from difffake.faces import preprocess
 
     b = Backbone(BackboneConfig(pretrained="none", input_size=32))
     before = backbone_fingerprint(b)
@@ -258,13 +258,21 @@ def test_lr_schedule_and_epoch_order():
 
 
 def test_group_key_keeps_people_and_sources_together():
-    assert group_key("videos/cleardusk__3DDFA__demo@obama__obama.mp4") == \
-        group_key("videos/DeepFaceLive__build__samples__Obama_speaking.mp4")
-    assert group_key("videos/filby89__spectre__samples__MEAD__M030_level_3_angry_016.mp4") == \
-        group_key("videos/jixinya__EAMM__test__crop__M030_sad_3_001.mp4")
+    # people recurring across repositories are the user's knowledge: a groups file says so
+    people = Groups({"cleardusk__3DDFA__demo@obama__obama.mp4": "obama",
+                     "DeepFaceLive__build__samples__Obama_speaking.mp4": "obama",
+                     "filby89__spectre__samples__MEAD__M030_level_3_angry_016.mp4": "m030",
+                     "jixinya__EAMM__test__crop__M030_sad_3_001.mp4": "m030"})
+    assert people.key("videos/cleardusk__3DDFA__demo@obama__obama.mp4") == \
+        people.key("videos/DeepFaceLive__build__samples__Obama_speaking.mp4")
+    assert people.key("videos/filby89__spectre__samples__MEAD__M030_level_3_angry_016.mp4") == \
+        people.key("videos/jixinya__EAMM__test__crop__M030_sad_3_001.mp4")
+    # without one: the source repository
+    group_key = Groups().key
     assert group_key("videos/LivePortrait__assets__examples__driving__d0.mp4") == \
         group_key("videos/LivePortrait__assets__examples__driving__d9.mp4")
     assert group_key("videos/LivePortrait__assets__x__d0.mp4") != group_key("videos/SadTalker__ex__y.mp4")
+    assert people.key("videos/LivePortrait__assets__x__d0.mp4") == group_key("videos/LivePortrait__assets__x__d0.mp4")
 
 
 def test_split_ids_by_group_never_by_frame():
@@ -273,7 +281,7 @@ def test_split_ids_by_group_never_by_frame():
     ids += [f"photos/p{k}__repo__img{j}.jpg" for k in range(5) for j in range(4)]
     train, val = split_ids(ids, 0.2, seed=0)
     assert set(train).isdisjoint(val) and set(train) | set(val) == set(ids)
-    assert {group_key(v) for v in train}.isdisjoint({group_key(v) for v in val})
+    assert {default_group(v) for v in train}.isdisjoint({default_group(v) for v in val})
     assert any(v.startswith("videos/") for v in val) and any(v.startswith("photos/") for v in val)
     assert 0.15 <= len(val) / len(ids) <= 0.35
     assert (train, val) == split_ids(ids, 0.2, seed=0)

@@ -215,13 +215,14 @@ def test_cli_resume_keeps_the_saved_split(tiny_store, tmp_path):
 
 
 def test_extend_split_keeps_old_ids_and_people_on_their_side():
-    from difffake.backbone.split import extend_split
+    from difffake.splits import Groups, extend_split
 
     train = ["videos/a__r__1.mp4", "photos/obama_1.jpg"]
     val = ["videos/b__s__1.mp4", "videos/obama_speech.mp4"]
     new = train + val + ["videos/b__s__2.mp4", "videos/a__r__2.mp4", "photos/obama_2.jpg",
                          "videos/c__t__1.mp4", "videos/d__u__1.mp4", "videos/e__v__1.mp4"]
-    tr, va = extend_split(train, val, new, 0.4, 0)
+    obama = Groups({"obama_1.jpg": "obama", "obama_speech.mp4": "obama", "obama_2.jpg": "obama"})
+    tr, va = extend_split(train, val, new, 0.4, 0, by=obama)
     assert set(train) <= set(tr) and set(val) <= set(va)
     assert "videos/b__s__2.mp4" in va and "videos/a__r__2.mp4" in tr
     # obama is in both old sides (the old split allowed it by folder): validation wins

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from difffake.anomaly import crossfit as cfmod
-from difffake.anomaly.crossfit import assign_folds, crossfit, group_videos
+from difffake.anomaly.crossfit import crossfit
 from difffake.anomaly.model import AnomalyModel
-from difffake.backbone.split import group_key
 from difffake.config import AnomalyConfig
+from difffake.splits import assign_folds, group_videos
+from difffake.splits import default_group as group_key
 
 CFG = AnomalyConfig(density="knn", knn_k=2, pca_dims=None)
 

@@ -138,14 +138,20 @@ def test_fit_command_excludes_training_ids_and_holds_out_calibration(tiny_backbo
     assert not set(info["fit_ids"]) & set(info["cal_ids"])
     assert info["fit_ids"] and info["cal_ids"]
     assert card["calibration"]["ids"] == info["cal_ids"]
-    # model.json: absolute store paths and each pool key's (store index, id, source) spelled out
-    assert info["stores"] == [str(store.root.resolve())]
+    # model.json: store paths and each pool key's (store index, id, source) spelled out, relative to
+    # the detector folder on disk (no absolute build-machine paths), absolute once loaded
+    assert info["stores"] == ["../pool/store"]
+    assert (out / info["stores"][0]).resolve() == store.root.resolve()
     assert set(info["pool"]) == set(info["fit_ids"]) | set(info["cal_ids"]) == set(ids[1:])
     for key, entry in info["pool"].items():
         assert (entry["store"], entry["id"]) == (0, key)
         src = ds / "real" / key if key == pooled else synthetic_videos / key
-        assert entry["source"] == str(src.resolve())
+        assert not Path(entry["source"]).is_absolute() and (out / entry["source"]).resolve() == src.resolve()
     det = Detector.load(out)
+    assert det.info["stores"] == [str(store.root.resolve())]
+    for key, entry in det.info["pool"].items():
+        src = ds / "real" / key if key == pooled else synthetic_videos / key
+        assert entry["source"] == str(src.resolve())
     assert det.anomaly.cfg.density == "knn" and det.face_cfg.num_frames == len(
         tiny_store.load(ids[0]).frame_indices)
 

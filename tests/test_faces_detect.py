@@ -165,7 +165,7 @@ def hard_canvas(rgb, roll=50, scale=0.8, at=(100, 40), gamma=2.2, canvas=(360, 6
 
 
 def test_mmod_fallback_finds_the_turned_dark_face_hog_misses(astronaut_rgb):
-    from difffake.faces.detect import make_detector
+    from difffake.faces.detectors import make_detector
 
     frame = hard_canvas(astronaut_rgb)
     hog = make_detector("dlib-hog", fallback="none")
@@ -183,7 +183,7 @@ def test_mmod_fallback_finds_the_turned_dark_face_hog_misses(astronaut_rgb):
 
 
 def test_mmod_by_choice_and_unknown_names(astronaut_rgb):
-    from difffake.faces.detect import make_detector
+    from difffake.faces.detectors import make_detector
 
     mmod = make_detector("dlib-mmod")
     faces = mmod.detect(astronaut_rgb)

@@ -81,7 +81,7 @@ def test_same_person_moving_is_one_segment(astronaut_rgb):
     # a big jump of one person's box (a reframed shot): checked, and kept as one person
     frames = [_frame(astronaut_rgb, 0), _frame(astronaut_rgb, 0), _frame(astronaut_rgb, 150)]
     from difffake.faces.crop import box_of, crop_face, union_box
-    from difffake.faces.detect import make_detector
+    from difffake.faces.detectors import make_detector
 
     det = make_detector("dlib-hog")
     boxes, crops, lms = [], [], []

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from difffake.backbone.onnx_engine import ONNX_FILE, OnnxBackbone
-from difffake.backbone.preprocess import (
+from difffake.cli import main
+from difffake.detector import DEFAULT_DIR, Detector, DetectorFileError
+from difffake.faces.preprocess import (
     preprocess_batch,
     preprocess_crop,
     preprocess_crop_array,
     to_tensor,
 )
-from difffake.cli import main
-from difffake.detector import DEFAULT_DIR, Detector, DetectorFileError
 
 TOLERANCE = 1e-4   # max abs difference allowed between the engines (float32 kernels differ)
 
@@ -55,7 +55,7 @@ def test_numpy_preprocessing_is_the_torch_path(astronaut_face, tiny_backbone):
         np.testing.assert_array_equal(preprocess_crop(crop, size, mean, std).numpy(), row)
         np.testing.assert_array_equal(preprocess_crop_array(crop, size, mean, std), row)
     square = np.ascontiguousarray(crops[-1][:size, :size])   # the dataset's path after its warp
-    from difffake.backbone.preprocess import to_array
+    from difffake.faces.preprocess import to_array
     np.testing.assert_array_equal(to_tensor(square, mean, std).numpy(), to_array(square, mean, std))
     with pytest.raises(ValueError, match="RGB uint8"):
         preprocess_batch([crops[0].astype(np.float32)], size, mean, std)

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import ConfigError  # a settings dict that does not fit its dataclass: a user mistake (exit 2)
+
 
 @dataclass
 class FaceConfig:
@@ -142,18 +144,34 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
-        def build(kind, values):
-            names = {f.name for f in dataclasses.fields(kind)}
-            return kind(**{k: (tuple(v) if isinstance(v, list) else v)
-                           for k, v in values.items() if k in names})
-        return cls(
-            faces=build(FaceConfig, data.get("faces", {})),
-            synth=build(SynthConfig, data.get("synth", {})),
-            backbone=build(BackboneConfig, data.get("backbone", {})),
-            train=build(TrainConfig, data.get("train", {})),
-            anomaly=build(AnomalyConfig, data.get("anomaly", {})),
-            preset=data.get("preset", "custom"),
-        )
+        """The inverse of to_dict; ConfigError naming the key and section on an unknown key."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a configuration must be an object, got {type(data).__name__}")
+        sections = {f.name: f for f in dataclasses.fields(cls) if f.name != "preset"}
+        unknown = sorted(set(data) - set(sections) - {"preset"})
+        if unknown:
+            raise ConfigError(f"unknown configuration section {unknown[0]!r}: known are "
+                              f"{', '.join([*sections, 'preset'])}")
+        built = {name: section_from_dict(f.default_factory, data.get(name, {}), name)
+                 for name, f in sections.items()}
+        return cls(**built, preset=data.get("preset", "custom"))
+
+
+def section_from_dict(kind, values: dict, section: str, *, unknown: str = "error"):
+    """The dataclass `kind` from a JSON object; missing keys take their defaults, lists become tuples.
+
+    unknown="error" (the default): a key `kind` does not have raises ConfigError naming it and
+    the section (a typo must not be dropped silently). unknown="drop": for dicts that
+    legitimately carry more than the settings (none of the configuration files)."""
+    if unknown not in ("error", "drop"):
+        raise ValueError(f"unknown={unknown!r}: 'error' or 'drop'")
+    if not isinstance(values, dict):
+        raise ConfigError(f"{section} must be an object, got {type(values).__name__}")
+    names = [f.name for f in dataclasses.fields(kind)]
+    extra = sorted(set(values) - set(names))
+    if extra and unknown == "error":
+        raise ConfigError(f"unknown setting {extra[0]!r} in {section} (known: {', '.join(names)})")
+    return kind(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names})
 
 
 def preset(name: str) -> Config:

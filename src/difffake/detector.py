@@ -20,31 +20,32 @@ import numpy as np
 
 from . import __version__
 from .anomaly.calibrate import Calibration
-from .anomaly.density import versions as _anomaly_versions
 from .anomaly.fusion import LABELS, Fusion, component_scores
 from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
-from .config import AnomalyConfig, FaceConfig
-from .detector_folder import (
+from .config import AnomalyConfig, FaceConfig, section_from_dict
+from .detector_folder import (  # MODEL_JSON, FORMAT, DEFAULT_DIR, read_model_json: the folder's own names
+    DEFAULT_DIR,
+    FORMAT,
+    MODEL_JSON,
     DetectorFileError,
     DetectorFolderError,
     check_fields,
+    read_model_json,
     reading,
-    verify_folder,
 )
 from .embeddings import embed_record, embed_record_and_prob, frame_fake_prob
 from .errors import MediaError
 from .fileio import atomic_write_text, json_default, sha256_file
+from .pool import paths_relative, paths_resolved
 from .scan_result import ScanResult
+from .versions import versions
 
 log = logging.getLogger("difffake.detector")
 
-MODEL_JSON = "model.json"
-FORMAT = "difffake-detector-1"
 REQUIRED_FILES = ("backbone.safetensors", "backbone.json", DENSITY_FILE)
 SINGLE_DENSITY_FILE = "density_single.npz"   # the single-frame density (a fused detector's component)
 BASES = ("fused", "differential", "classifier")
 BASIS_COMPONENT = {"fused": "fused", "differential": "differential", "classifier": "classifier_mean"}
-DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
 
 
 class Detector:
@@ -97,8 +98,8 @@ class Detector:
                        "fusion": self.fusion.to_dict() if self.fusion is not None else None,
                        "calibrations": {k: c.to_dict() for k, c in self.calibrations.items()}},
             "fit": self.anomaly.info,
-            "info": self.info,
-            "versions": {**_anomaly_versions(), **_torch_versions()},
+            "info": paths_relative(self.info, directory),   # no absolute build-machine paths
+            "versions": versions("numpy", "sklearn", "scipy", "torch", "timm"),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "checksums": {name: sha256_file(directory / name) for name in files},
         }
@@ -148,13 +149,11 @@ class Detector:
         check_fields(FaceConfig, model.get("face_config", {}), card, "face_config")
         with reading(card):
             calibration = Calibration.from_dict(model["calibration"]) if model.get("calibration") else None
-            names = {f.name for f in dataclasses.fields(FaceConfig)}
-            face_cfg = FaceConfig(**{k: v for k, v in with_legacy(model.get("face_config", {})).items()
-                                     if k in names})
+            face_cfg = section_from_dict(FaceConfig, with_legacy(model.get("face_config", {})), "face_config")
             scorer = model.get("scorer") or {}
             fusion = Fusion.from_dict(scorer["fusion"]) if scorer.get("fusion") else None
             calibrations = {k: Calibration.from_dict(v) for k, v in (scorer.get("calibrations") or {}).items()}
-            det = cls(backbone, anomaly, calibration, face_cfg, model.get("info") or {}, single=single,
+            det = cls(backbone, anomaly, calibration, face_cfg, paths_resolved(model.get("info") or {}, directory), single=single,
                       fusion=fusion, calibrations=calibrations, basis=scorer.get("basis"))
         from .detector_folder import check_identity, probe
         from .identity.calibration import IDENTITY_JSON, read_identity_json
@@ -341,20 +340,6 @@ class Detector:
             res.p_value_real = float(cal.p_value_real(res.score))
             res.verdict = cal.verdict(res.score)
         return res
-
-
-def read_model_json(directory) -> dict:
-    """model.json after checking every listed file is inside the folder, exists and matches its sha256."""
-    return verify_folder(directory, FORMAT, REQUIRED_FILES)
-
-
-def _torch_versions() -> dict:
-    try:
-        import timm
-        import torch
-        return {"torch": torch.__version__, "timm": timm.__version__}
-    except ImportError:  # pragma: no cover
-        return {}
 
 
 # ------------------------------------------------------------ embeddings

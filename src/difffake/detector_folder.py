@@ -27,6 +27,8 @@ import numpy as np
 from .errors import FileError
 
 MODEL_JSON = "model.json"
+FORMAT = "difffake-detector-1"
+DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"   # the detector shipped in the wheel
 SHA256_HEX = frozenset("0123456789abcdef")
 PROBE_CROPS = 2          # a differential score needs two face frames
 PROBE_SEED = 0
@@ -225,9 +227,7 @@ def check_calibration(cal, path, name: str) -> None:
 
 def check_identity(cal, path) -> None:
     """identity.json's cuts are finite and ordered; its frame counts are positive."""
-    from .identity.calibration import IdentityCalibration
-
-    check_fields(IdentityCalibration, {k: getattr(cal, k) for k in ("same_max", "different_min", "min_faces",
+    check_fields(type(cal), {k: getattr(cal, k) for k in ("same_max", "different_min", "min_faces",
                                                                     "min_face_px", "suspect_frames",
                                                                     "reference_frames", "trim", "measured",
                                                                     "info")}, path, "identity")
@@ -236,3 +236,10 @@ def check_identity(cal, path) -> None:
     if min(cal.min_faces, cal.suspect_frames, cal.reference_frames) < 1 or not 0 <= cal.trim < 0.5:
         raise DetectorFolderError(path, "min_faces, suspect_frames and reference_frames must be >= 1 and "
                                         "trim in [0, 0.5)")
+
+
+def read_model_json(directory) -> dict:
+    """model.json after checking every listed file is inside the folder, exists and matches its sha256."""
+    from .anomaly.model import DENSITY_FILE
+
+    return verify_folder(directory, FORMAT, ("backbone.safetensors", "backbone.json", DENSITY_FILE))

@@ -68,15 +68,15 @@ def frame_fake_prob(backbone, emb: np.ndarray) -> np.ndarray | None:
     import torch
     with torch.inference_mode():
         w = next(head.parameters())
-        logits = head(torch.from_numpy(np.asarray(emb, np.float32)).to(w.device, w.dtype))
-        return torch.softmax(logits.float(), dim=1)[:, 1].cpu().numpy().astype(np.float64)
+        x = torch.from_numpy(np.asarray(emb, np.float32)).to(w.device, w.dtype)
+        return backbone.fake_prob_of(x).cpu().numpy().astype(np.float64)
 
 
 def backbone_fingerprint(backbone) -> str:
     """sha256 of the weights, preprocessing config and PREPROCESS_VERSION: the embedding cache key."""
     if hasattr(backbone, "fingerprint"):
         return backbone.fingerprint()
-    from .backbone import preprocess
+    from .faces import preprocess
 
     digest = hashlib.sha256()
     # The preprocessing code's version too: same weights + new pixels = new embeddings.

@@ -1,18 +1,38 @@
 """Which engine runs a detector's backbone: ONNX Runtime (base install) or torch (`train` extra).
 
+The engines are registered embedders (EMBEDDERS, name -> "module:Class", imported on
+use so that the base install never imports torch). Each class has one contract:
+`embed_and_classify(crops, batch_size) -> ((N, D) embeddings, (N,) P(fake))`,
+`input_size`, `engine` (its name), and `load_verified(directory, model_json, device,
+threads)` for a detector folder whose checksums were checked. Adding one is one new
+file plus a line here (and a rule in choose_engine when "auto" should pick it).
+
 "auto" takes ONNX Runtime when the detector folder lists `backbone.onnx` in its
 model.json checksums and the device is the CPU, else torch. A stale ONNX file
 that model.json does not list is never used (it may belong to an older backbone).
 """
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from pathlib import Path
 
 from .backbone.onnx_engine import ONNX_FILE
 from .errors import FileError, MissingExtra
 
-ENGINES = ("auto", "onnx", "torch")
+EMBEDDERS = {
+    "onnx": "difffake.backbone.onnx_engine:OnnxBackbone",
+    "torch": "difffake.backbone.model:Backbone",
+}
+ENGINES = ("auto", *EMBEDDERS)
+
+
+def embedder_class(name: str) -> type:
+    """The registered embedder class (imports its module: torch for 'torch')."""
+    if name not in EMBEDDERS:
+        raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(EMBEDDERS)}")
+    module, cls = EMBEDDERS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def installed(module: str) -> bool:
@@ -60,10 +80,4 @@ def load_backbone(directory, model_json: dict, engine: str = "auto", device: str
     torch.set_num_threads): a Ray actor that asked for one CPU must use one.
     """
     engine = choose_engine(engine, directory, model_json, device)
-    if engine == "onnx":
-        from .backbone.onnx_engine import OnnxBackbone
-        return OnnxBackbone.load(directory, threads=threads)
-    from .backbone.model import Backbone
-    from .devices import check_device
-    check_device(str(device))   # from Python too: a device torch cannot use is a UsageError, not a traceback
-    return Backbone.load(directory, device=device)
+    return embedder_class(engine).load_verified(directory, model_json, device=device, threads=threads)

@@ -2,12 +2,16 @@
 
 A pool key is the video id, or "<store index>:<id>" when an earlier store
 already holds that id. model.json keeps, besides the keys, the resolved
-absolute store paths ("stores") and per key {"store": index, "id": video id,
-"source": resolved media path} ("pool"), so evaluate never has to parse keys
-back and works from any folder.
+store paths ("stores") and per key {"store": index, "id": video id,
+"source": media path} ("pool"), so evaluate never has to parse keys back.
+On disk those paths (and the other paths of `info`: PATH_FIELDS) are relative
+to the detector folder, so model.json holds no build machine's absolute paths;
+Detector.load turns them back into absolute ones (`paths_resolved`), so a
+loaded detector works from any working directory.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +36,45 @@ def pool_entries(pool: dict, stores) -> dict[str, dict]:
         out[key] = {"store": index[id(store)], "id": vid,
                     "source": str(Path(source).resolve()) if source else None}
     return out
+
+
+# info fields holding a path (or a list of paths); "pool" sources and backbone_training's too.
+PATH_FIELDS = ("backbone_dir", "exclude_source", "stores")
+TRAINING_PATH_FIELDS = ("run_dir", "stores")
+
+
+def _map_paths(info: dict, fn) -> dict:
+    def one(v):
+        return fn(v) if isinstance(v, str) and v else v
+
+    def field(v):
+        return [one(x) for x in v] if isinstance(v, list) else one(v)
+
+    out = dict(info)
+    for key in PATH_FIELDS:
+        if key in out:
+            out[key] = field(out[key])
+    if isinstance(out.get("backbone_training"), dict):
+        out["backbone_training"] = {k: field(v) if k in TRAINING_PATH_FIELDS else v
+                                    for k, v in out["backbone_training"].items()}
+    if isinstance(out.get("pool"), dict):
+        out["pool"] = {k: ({**e, "source": one(e.get("source"))} if isinstance(e, dict) else e)
+                       for k, e in out["pool"].items()}
+    return out
+
+
+def paths_relative(info: dict, directory) -> dict:
+    """`info` with its paths relative to the detector folder (a relative path is taken as
+    relative to the working directory, as given on the command line)."""
+    base = Path(directory).resolve()
+    return _map_paths(info, lambda v: Path(os.path.relpath(Path(v).resolve(), base)).as_posix())
+
+
+def paths_resolved(info: dict, directory) -> dict:
+    """`info` with its folder-relative paths made absolute again (absolute ones, from detectors
+    made before, are kept)."""
+    base = Path(directory).resolve()
+    return _map_paths(info, lambda v: v if Path(v).is_absolute() else str((base / v).resolve()))
 
 
 def locate(info: dict, stores) -> dict[str, tuple]:

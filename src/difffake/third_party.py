@@ -14,12 +14,14 @@ child processes inherit the same choices.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import sys
 import tempfile
 
 
+@functools.cache   # configured once per process; the one place that calls matplotlib.use
 def pyplot():
     """matplotlib.pyplot on the Agg backend, its config and cache kept out of $HOME."""
     if "matplotlib" not in sys.modules and not os.environ.get("MPLCONFIGDIR"):

@@ -1,8 +1,7 @@
 """Differential anomaly detection: pairs -> combine -> density -> calibrate."""
 from .calibrate import Calibration, calibrate
 from .combine import COMBINES
-from .density import KINDS as DENSITIES
-from .density import DensityModel, DensityParams
+from .densities import DENSITIES, Density, density_names, make_density
 from .model import AnomalyModel, VideoScore
 from .pairs import STRATEGIES, make_pairs
 
@@ -12,9 +11,10 @@ __all__ = [
            "STRATEGIES",
            "AnomalyModel",
            "Calibration",
-           "DensityModel",
-           "DensityParams",
+           "Density",
            "VideoScore",
            "calibrate",
+           "density_names",
+           "make_density",
            "make_pairs",
 ]

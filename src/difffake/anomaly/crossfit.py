@@ -10,8 +10,8 @@ the pool size. The final model sees ~K/(K-1) times the data of a fold model,
 so its real scores run slightly lower than the OOF ones: the threshold errs
 towards fewer false positives.
 
-Used by `difffake fit` and by evaluate's variants (same folds), so the two
-calibrate the same way.
+Used by `difffake fit` and by evaluate's variants (same folds, from
+difffake.splits.assign_folds), so the two calibrate the same way.
 """
 from __future__ import annotations
 
@@ -22,41 +22,6 @@ import numpy as np
 from ..config import AnomalyConfig
 from .calibrate import Calibration, calibrate
 from .model import AnomalyModel
-
-
-def group_videos(ids, by: str = "group") -> dict[str, list[str]]:
-    """{group: sorted ids}; by='group' uses backbone.split.group_key, 'video' one group per id."""
-    from ..backbone.split import group_key
-
-    groups: dict[str, list[str]] = {}
-    for vid in sorted(ids):
-        groups.setdefault(group_key(vid) if by == "group" else vid, []).append(vid)
-    return groups
-
-
-def assign_folds(ids, k: int, seed: int, by: str = "group") -> dict[str, int]:
-    """{id: fold in 0..K'-1}, K' = min(k, number of groups) >= 2; whole groups per fold.
-
-    Groups are shuffled by `seed`, then placed largest first into the fold with
-    the fewest videos (ties: lowest fold), which balances fold sizes and is
-    deterministic for a given seed.
-    """
-    if k < 2:
-        raise ValueError(f"cross-fitting needs >= 2 folds, got {k}")
-    groups = group_videos(ids, by)
-    if len(groups) < 2:
-        raise ValueError(f"cannot cross-fit: the {len(ids)} pool videos form {len(groups)} group(s)")
-    k = min(k, len(groups))
-    order = sorted(groups)
-    np.random.default_rng(seed).shuffle(order)
-    order.sort(key=lambda g: -len(groups[g]))          # stable: equal sizes keep the shuffled order
-    sizes = [0] * k
-    fold_of: dict[str, int] = {}
-    for g in order:
-        f = int(np.argmin(sizes))
-        sizes[f] += len(groups[g])
-        fold_of.update({vid: f for vid in groups[g]})
-    return fold_of
 
 
 @dataclass

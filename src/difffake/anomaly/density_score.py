@@ -20,7 +20,7 @@ def gmm_log_likelihood(X, weights, means, precisions_cholesky, covariance: str) 
     X = np.asarray(X, np.float64)
     means = np.asarray(means, np.float64)
     pc = np.asarray(precisions_cholesky, np.float64)
-    n, d = X.shape
+    _, d = X.shape
     k = len(means)
     if covariance == "full":        # pc: (k, d, d)
         log_det = np.sum(np.log(np.diagonal(pc, axis1=1, axis2=2)), axis=1)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import AnomalyConfig
+from ..config import AnomalyConfig, section_from_dict
 from . import combine as _combine
-from .density import DensityModel, DensityParams
+from .densities import density_from_config
+from .densities.npz import load_density, save_density
 from .pairs import make_pairs
 
 REDUCES = ("mean", "median", "trimmed")
@@ -49,7 +50,7 @@ class AnomalyModel:
             raise ValueError(f"unknown combine {self.cfg.combine!r}: choose one of {_combine.COMBINES}")
         if self.cfg.video_reduce not in REDUCES:
             raise ValueError(f"unknown video_reduce {self.cfg.video_reduce!r}: choose one of {REDUCES}")
-        self.density = DensityModel(DensityParams.from_config(self.cfg))
+        self.density = density_from_config(self.cfg)
         self.info: dict = {}
 
     @property
@@ -122,18 +123,17 @@ class AnomalyModel:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         extra = {"anomaly_config": dataclasses.asdict(self.cfg), "fit": self.info}
-        return self.density.save(directory / name, extra=extra)
+        return save_density(self.density, directory / name, extra=extra)
 
     @classmethod
     def load(cls, directory) -> AnomalyModel:
         path = Path(directory)
         if path.is_dir():
             path = path / DENSITY_FILE
-        density, extra = DensityModel.load(path, with_extra=True)
+        density, extra = load_density(path, with_extra=True)
         if not isinstance(extra.get("anomaly_config"), dict) or not isinstance(extra.get("fit", {}), dict):
             raise ValueError("meta needs 'anomaly_config' and 'fit' objects")
-        names = {f.name for f in dataclasses.fields(AnomalyConfig)}
-        cfg = AnomalyConfig(**{k: v for k, v in extra["anomaly_config"].items() if k in names})
+        cfg = section_from_dict(AnomalyConfig, extra["anomaly_config"], f"{path.name} anomaly_config")
         model = cls(cfg)
         model.density = density
         model.info = extra.get("fit", {})

@@ -2,7 +2,7 @@
 
 `backbone.onnx` (written by `difffake export`, see backbone.onnx_graph) is one
 graph with input "image" (N, 3, S, S) float32 and outputs "embedding" (N, D)
-and "logits" (N, 2). Crops are preprocessed by backbone.preprocess, the
+and "logits" (N, 2). Crops are preprocessed by faces.preprocess, the
 function the torch engine uses, so both engines are fed identical pixels.
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 
 from ..config import BackboneConfig
 from ..errors import FileError
+from ..faces.preprocess import preprocess_batch
 from .meta import read_backbone_json
-from .preprocess import preprocess_batch
 
 ONNX_FILE = "backbone.onnx"
 INPUT, OUTPUTS = "image", ("embedding", "logits")
@@ -66,6 +66,12 @@ class OnnxBackbone:
         directory = Path(directory)
         meta = read_backbone_json(directory / "backbone.json")
         return cls(directory / ONNX_FILE, meta, threads=threads)
+
+    @classmethod
+    def load_verified(cls, directory, model_json: dict, device: str = "cpu",
+                      threads: int | None = None) -> OnnxBackbone:
+        """The embedder contract (difffake.engines): a checked detector folder, on the CPU."""
+        return cls.load(directory, threads=threads)
 
     @property
     def input_size(self) -> int:

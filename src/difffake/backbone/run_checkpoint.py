@@ -13,7 +13,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from ..config import BackboneConfig
+from ..config import BackboneConfig, ConfigError, section_from_dict
 from ..errors import FileError
 
 
@@ -62,9 +62,12 @@ def load_checkpoint_backbone(run_dir, path: Path, kind: str, facts: dict):
     names = {f.name for f in dataclasses.fields(BackboneConfig)}
     if not isinstance(saved, dict) or not names <= set(saved):
         raise FileError(run_dir / "config.json", "no complete 'backbone' settings")
-    origin = saved["pretrained"]
-    cfg = BackboneConfig(**{**{k: saved[k] for k in names}, "pretrained": "none",
-                            "mean": tuple(saved["mean"]), "std": tuple(saved["std"])})
+    try:
+        cfg = section_from_dict(BackboneConfig, saved, "backbone")
+    except ConfigError as exc:
+        raise FileError(run_dir / "config.json", str(exc)) from exc
+    origin = cfg.pretrained
+    cfg = dataclasses.replace(cfg, pretrained="none")
     model = Backbone(cfg, load_weights=False)
     try:
         tensors = safetensors.torch.load_file(str(path), device="cpu")

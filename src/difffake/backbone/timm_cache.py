@@ -58,17 +58,3 @@ def candidate_files(name: str) -> tuple[list[Path], list[str]]:
         if legacy.is_file():
             found.append(legacy)
     return found, looked
-
-
-def local_pretrained_file(name: str) -> Path:
-    """The cached weights file of timm model `name`; WeightsUnavailable when none is on this machine."""
-    from .weights import WeightsUnavailable
-
-    found, looked = candidate_files(name)
-    if found:
-        return found[0]
-    raise WeightsUnavailable(
-        f"timm's pretrained weights of {name} are not on this machine (looked for "
-        f"{' and '.join(looked)}); difffake never downloads weights at run time: pass "
-        f"--pretrained PATH (a .safetensors or .pth state dict of {name}) or --pretrained none "
-        f"(random init), or fill the cache above from a machine with internet")

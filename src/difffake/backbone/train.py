@@ -42,7 +42,7 @@ from .checkpoints import (
 )
 from .export import atomic_write_text
 from .interrupt import TrainingInterrupted, ignore_stop_signals
-from .model import Backbone
+from .model import Backbone, fake_prob
 from .sam import SAM, bypass_bn_stats
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def evaluate(model, loader, device, channels_last=False, amp_dtype=None, stop=No
             logits = model(images).float()
         y = y.to(device)
         losses.append(F.cross_entropy(logits, y, reduction="sum").item())
-        probs.append(torch.softmax(logits, 1)[:, 1].cpu().numpy())
+        probs.append(fake_prob(logits).cpu().numpy())
         labels.append(y.cpu().numpy())
     model.train()
     p, t = np.concatenate(probs), np.concatenate(labels)

@@ -81,6 +81,20 @@ def load_lite0_package(model: torch.nn.Module) -> None:
     model.load_state_dict(mapped, strict=True)
 
 
+def local_pretrained_file(name: str) -> Path:
+    """The cached weights file of timm model `name`; WeightsUnavailable when none is on this machine."""
+    from .timm_cache import candidate_files
+
+    found, looked = candidate_files(name)
+    if found:
+        return found[0]
+    raise WeightsUnavailable(
+        f"timm's pretrained weights of {name} are not on this machine (looked for "
+        f"{' and '.join(looked)}); difffake never downloads weights at run time: pass "
+        f"--pretrained PATH (a .safetensors or .pth state dict of {name}) or --pretrained none "
+        f"(random init), or fill the cache above from a machine with internet")
+
+
 def create_timm_model(name: str, pretrained: str, num_classes: int = 0) -> torch.nn.Module:
     """timm model with the weights `pretrained` names (see module doc)."""
     if pretrained == LITE0_PACKAGE:
@@ -90,7 +104,6 @@ def create_timm_model(name: str, pretrained: str, num_classes: int = 0) -> torch
         load_lite0_package(model)
         return model
     if pretrained == "timm":
-        from .timm_cache import local_pretrained_file
         # Never pretrained=True: timm would reach the network when the cache is empty.
         path = local_pretrained_file(name)
         model = timm.create_model(name, pretrained=False, num_classes=num_classes)
@@ -110,7 +123,6 @@ def create_timm_model(name: str, pretrained: str, num_classes: int = 0) -> torch
 def check_available(name: str, pretrained: str) -> None:
     """Raise WeightsError now (before any data is loaded) when `pretrained` cannot be had here."""
     if pretrained == "timm":
-        from .timm_cache import local_pretrained_file
         local_pretrained_file(name)
     elif pretrained == LITE0_PACKAGE:
         lite0_package_file()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 
+from ..anomaly.densities import density_names
 from ..config import AnomalyConfig
 from ..errors import EXIT_OK
 
@@ -34,6 +35,8 @@ def add_arguments(p):
                    help="hold out calibration videos by person/source group (default) or per video")
     p.add_argument("--split-by-group", dest="split_by", action="store_const", const="group",
                    help="alias of --split-by group")
+    p.add_argument("--groups", metavar="FILE",
+                   help="CSV of path,group lines: who is who (else person folder / source repository)")
     p.add_argument("--calibration", choices=("crossfit", "holdout"), default=None,
                    help="crossfit (default): K group folds give every pool video an out-of-fold score, "
                         "the final model is fitted on all of them; holdout: a separate calibration "
@@ -47,7 +50,7 @@ def add_arguments(p):
     p.add_argument("--combine", choices=("abs", "sub", "sq", "cube", "single"),
                    help="how the embeddings a, b of a frame pair become one vector: |a-b|, a-b, (a-b)^2, (a-b)^3, "
                         "or single (each frame alone: the non-differential baseline); default sq")
-    p.add_argument("--density", choices=("gmm", "ocsvm", "knn"),
+    p.add_argument("--density", choices=density_names(),
                    help="density model of real pairs: Gaussian mixture (default), one-class SVM or "
                         "k-nearest-neighbour distance")
     p.add_argument("--pca", type=int, default=None, metavar="DIMS", help="PCA dims first (0 = none)")
@@ -97,7 +100,7 @@ def run(args) -> int:
     req = FitRequest(
         backbone=args.backbone, stores=list(args.store), out=args.out, anomaly=anomaly_config(args),
         ids_file=args.ids_file, exclude_ids=args.exclude_ids, exclude_training=not args.no_exclude,
-        split_by=args.split_by, calibration=args.calibration, folds=args.folds, cal_ids_file=args.cal_ids_file,
+        split_by=args.split_by, groups=args.groups, calibration=args.calibration, folds=args.folds, cal_ids_file=args.cal_ids_file,
         fusion=not args.no_fusion, basis=args.basis, degraded=not args.no_degraded, pseudo_seed=args.pseudo_seed,
         allow_small_calibration=args.allow_small_calibration, note=args.note, cache=args.cache,
         argv=sys.argv[1:])

@@ -48,6 +48,8 @@ def add_arguments(p) -> None:
     p.add_argument("--split", metavar="SPLIT_JSON",
                    help="use this train/validation split ({'train': [...], 'val': [...]} ids) instead of "
                         "drawing one; ids in the stores that it does not list are left out")
+    p.add_argument("--groups", metavar="FILE",
+                   help="CSV of path,group lines: who is who, kept on one side of the split")
     p.add_argument("--init", metavar="BACKBONE_DIR",
                    help="start from a trained backbone (backbone.safetensors + backbone.json, e.g. a "
                         "detector folder): fine-tuning; its validation ids must stay validation ids")
@@ -92,7 +94,7 @@ def run(args) -> int:
 
     req = TrainRequest(stores=list(args.store), out=args.out, config=build_config(args), resume=args.resume,
                        split=args.split, init=args.init, force=args.force, device=args.device,
-                       threads=args.threads, workers=args.workers)
+                       threads=args.threads, workers=args.workers, groups=args.groups)
     try:
         result = train(req)
     except TrainRefused as exc:

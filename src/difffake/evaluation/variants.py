@@ -9,6 +9,7 @@ import numpy as np
 
 from ..anomaly.calibrate import Calibration, calibrate
 from ..anomaly.crossfit import crossfit
+from ..anomaly.densities import density_class
 from ..anomaly.model import AnomalyModel
 from ..config import AnomalyConfig
 from ..errors import UsageError
@@ -30,10 +31,8 @@ def parse_variant(text: str, base: AnomalyConfig) -> AnomalyConfig | str:
             over["pca_dims"] = None
         elif re.fullmatch(r"pca\d+", p):
             over["pca_dims"] = int(p[3:])
-        elif p in ("full", "diag", "tied", "spherical"):
-            over["gmm_covariance"] = p
-        elif re.fullmatch(r"k\d+", p):
-            over["knn_k"] = int(p[1:])
+        elif (option := density_class(parts[1]).variant_option(p)) is not None:   # the density's own
+            over.update(option)
         elif p in ("mean", "median", "trimmed"):
             over["video_reduce"] = p
         elif p in ("paper", "all", "consecutive"):
@@ -45,10 +44,7 @@ def parse_variant(text: str, base: AnomalyConfig) -> AnomalyConfig | str:
 
 def variant_name(cfg: AnomalyConfig) -> str:
     name = f"{cfg.combine}:{cfg.density}:" + (f"pca{cfg.pca_dims}" if cfg.pca_dims else "nopca")
-    if cfg.density == "gmm":
-        name += f":{cfg.gmm_covariance}"
-    if cfg.density == "knn":
-        name += f":k{cfg.knn_k}"
+    name += density_class(cfg.density).variant_suffix(cfg)
     # pairing and reduction change the scores too: named when not the default, so
     # sq:gmm:mean / sq:gmm:median / sq:gmm:all get distinct rows
     default = AnomalyConfig()

@@ -46,10 +46,20 @@ class Face:
 
 
 class FaceDetector(Protocol):
+    """The contract of a registered face detector (faces.detectors.FACE_DETECTORS)."""
     name: str
+
+    @classmethod
+    def from_config(cls, cfg) -> FaceDetector:
+        """Built from a FaceConfig: the detector reads the settings it has."""
+        ...
 
     def detect(self, rgb: np.ndarray, hint_box: Sequence[float] | None = None) -> list[Face]:
         """All faces in an RGB frame; `hint_box` is where a face was in a nearby frame."""
+        ...
+
+    def settings(self) -> dict:
+        """What a face store records of it (name and every setting that changes the faces)."""
         ...
 
 
@@ -107,6 +117,14 @@ class DlibDetector(Landmarks68):
         self.adjust_threshold = adjust_threshold
         self.fallback = fallback   # a detector with detect_boxes(rgb), tried last
         self._clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+
+    @classmethod
+    def from_config(cls, cfg) -> DlibDetector:
+        """HOG with the FaceConfig's sizes; cfg.fallback ('none' or a registered detector with
+        detect_boxes, e.g. 'dlib-mmod') is tried when every HOG stage finds nothing."""
+        from .detectors import make_fallback
+
+        return cls(max_side=cfg.max_side, upsample_max=cfg.upsample_max, fallback=make_fallback(cfg))
 
     def settings(self) -> dict:
         return dict(name=self.name, max_side=self.max_side, upsample_max=self.upsample_max,
@@ -211,20 +229,3 @@ def pick_face(faces: list[Face], policy: str = "largest", previous_box=None) -> 
     if policy == "score":
         return max(faces, key=lambda f: f.score)
     raise ValueError(f"unknown face policy {policy!r}: choose 'largest', 'score' or 'track'")
-
-
-DETECTORS = ("dlib-hog", "dlib-mmod")
-FALLBACKS = ("none", "dlib-mmod")
-
-
-def make_detector(name: str = "dlib-hog", fallback: str = "none", **kwargs) -> FaceDetector:
-    """`name` with HOG's sizes in kwargs; `fallback` ('none' | 'dlib-mmod') is tried when HOG finds nothing."""
-    if fallback not in FALLBACKS:
-        raise ValueError(f"unknown face fallback {fallback!r}: choose one of {FALLBACKS}")
-    if name == "dlib-hog":
-        second = make_detector("dlib-mmod") if fallback == "dlib-mmod" else None
-        return DlibDetector(fallback=second, **kwargs)
-    if name == "dlib-mmod":   # sizes are HOG's; the CNN has its own pixel budget
-        from .mmod import MmodDetector
-        return MmodDetector()
-    raise ValueError(f"unknown face detector {name!r}: choose one of {DETECTORS}")

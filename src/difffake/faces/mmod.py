@@ -40,6 +40,10 @@ class MmodDetector(Landmarks68):
         self.min_confidence = min_confidence
         self.dark_mean = dark_mean
 
+    @classmethod
+    def from_config(cls, cfg) -> MmodDetector:
+        return cls()   # FaceConfig's sizes are HOG's; the CNN has its own pixel budget
+
     def settings(self) -> dict:
         return dict(name=self.name, pixel_budget=self.pixel_budget, max_zoom=self.max_zoom,
                     min_confidence=self.min_confidence, dark_mean=self.dark_mean)

@@ -15,7 +15,8 @@ import numpy as np
 from ..config import FaceConfig
 from ..errors import MediaError
 from .crop import box_of, crop_face, shrink, union_box
-from .detect import FaceDetector, make_detector, pick_face
+from .detect import FaceDetector, pick_face
+from .detectors import make_detector
 from .identity_switch import split_by_identity
 from .read_ahead import read_ahead
 from .roi import with_roi_tracking
@@ -28,8 +29,7 @@ READ_AHEAD = True   # decode the next sampled frame in a second thread (faces.re
 def detector_for(cfg: FaceConfig) -> FaceDetector:
     """The configured detector (and its fallback); with `roi_search` and the track policy it
     first looks near the previous face (faces.roi)."""
-    detector = make_detector(cfg.detector, max_side=cfg.max_side, upsample_max=cfg.upsample_max,
-                             fallback=cfg.fallback)
+    detector = make_detector(cfg)
     return with_roi_tracking(detector, cfg.policy) if cfg.roi_search else detector
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from ..config import FaceConfig
+from ..config import FaceConfig, section_from_dict
 
 COMPARED = ("policy", "detector", "crop_scale", "store_max_side")
 
@@ -38,5 +38,4 @@ def describe_diff(diff: dict, wanted: str = "preset") -> str:
 
 def face_config_of(stored: dict) -> FaceConfig:
     """The FaceConfig a store's settings.json describes (unknown keys left out, missing ones default)."""
-    names = {f.name for f in dataclasses.fields(FaceConfig)}
-    return FaceConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored.items() if k in names})
+    return section_from_dict(FaceConfig, stored, "face store settings", unknown="drop")

@@ -126,7 +126,7 @@ def read_identity_json(directory, model: dict | None = None) -> IdentityCalibrat
 
 def write_identity_json(directory, calibration: IdentityCalibration) -> Path:
     """Write identity.json into a detector folder and add its sha256 to model.json's checksums."""
-    from ..detector import MODEL_JSON  # the card's name lives with the detector
+    from ..detector_folder import MODEL_JSON
 
     directory = Path(directory)
     card_path = directory / MODEL_JSON

@@ -23,7 +23,7 @@ def calibration_for(detector) -> IdentityCalibration | None:
     looked = getattr(detector, "_identity_fallback", False)
     if looked is not False:
         return looked
-    from ..detector import DEFAULT_DIR, read_model_json
+    from ..detector_folder import DEFAULT_DIR, read_model_json
     cal = None
     if (DEFAULT_DIR / "model.json").is_file():
         cal = read_identity_json(DEFAULT_DIR, read_model_json(DEFAULT_DIR))

@@ -4,7 +4,7 @@ Item i of epoch e is generated from np.random.default_rng([seed, e, i]) only,
 so it is the same whatever the DataLoader's worker count or order. The real
 and its fake go through one identical whole-image augmentation (flip, crop
 jitter, resize in a single warp), so only the blend can tell them apart.
-The geometry and normalisation live in difffake.backbone.preprocess, shared
+The geometry and normalisation live in difffake.faces.preprocess, shared
 with Backbone.preprocess: without augmentation an item is exactly what
 inference feeds the network.
 """
@@ -16,9 +16,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-# One preprocessing path, shared with Backbone.preprocess (inference).
-from ..backbone.preprocess import to_tensor, view_matrix, warp_view
 from ..config import SynthConfig
+
+# One preprocessing path, shared with Backbone.preprocess (inference).
+from ..faces.preprocess import to_tensor, view_matrix, warp_view
 from .blend import PseudoFakeGenerator
 from .domain import degrade_pair
 from .masks import MASK_TYPES

@@ -5,7 +5,7 @@ MINUS the videos the backbone trained on: a density fitted on its own training
 videos measures "seen before", not "real" (FINDINGS). By default the training
 ids are read from the backbone's run folder (train_ids.txt, else split.json
 "train"); `exclude_ids` overrides. The pool is then split by person / source
-group (difffake.backbone.split.group_key) for calibration:
+group (difffake.splits; --groups FILE says who is who) for calibration:
 - crossfit (default): K folds of whole groups; each video gets an out-of-fold
   score from a model fitted on the other folds; the final density is fitted on
   the WHOLE pool and calibrated on those out-of-fold scores (n_cal = pool size).
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config import AnomalyConfig, FaceConfig
+from ..config import AnomalyConfig, FaceConfig, section_from_dict
 from ..errors import FileError, UsageError
 
 if TYPE_CHECKING:   # annotations only: importing the detector loads torch
@@ -50,6 +50,7 @@ class FitRequest:
     exclude_ids: str | Path | None = None        # ids the backbone trained on (default: from its run folder)
     exclude_training: bool = True                # False: fit even on the backbone's training videos
     split_by: str = "group"                      # "group" | "video"
+    groups: str | Path | None = None             # a CSV of path,group lines: who is who (difffake.splits)
     calibration: str | None = None              # "crossfit" | "holdout"; None: crossfit, or holdout with cal_ids_file
     folds: int = 5
     cal_ids_file: str | Path | None = None
@@ -100,6 +101,7 @@ def fit_detector(req: FitRequest, say: Say | None = None) -> FitResult:
 
     say = say or log.info
     cfg = req.anomaly
+    req = _with_grouping(req)
     bdir, backbone = load_fit_backbone(req.backbone, say)
     fingerprint = backbone_fingerprint(backbone)
 
@@ -267,4 +269,14 @@ def _face_config(stores) -> FaceConfig:
         diff = {k for k in names if other.get(k) != settings[0].get(k)}
         if diff - {"num_frames"}:
             log.warning("%s: face settings differ from the first store in %s", s.root, sorted(diff))
-    return FaceConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings[0].items()})
+    return section_from_dict(FaceConfig, settings[0], f"{stores[0].root} settings")
+
+
+def _with_grouping(req: FitRequest) -> FitRequest:
+    """--split-by and --groups as one grouping (difffake.splits), carried in split_by."""
+    from ..splits import GroupsFileError, grouping
+
+    try:
+        return dataclasses.replace(req, split_by=grouping(req.split_by, req.groups))
+    except (GroupsFileError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc

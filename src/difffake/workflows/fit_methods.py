@@ -7,31 +7,19 @@ import numpy as np
 from ..errors import UsageError
 
 
-def split_pool(ids, fraction: float, seed: int, by: str = "group"):
-    """(fit ids, calibration ids, groups dict): whole groups go to calibration
-    (shuffled by seed) until it holds >= fraction of the videos; both sides non-empty."""
-    from ..anomaly.crossfit import group_videos
+def split_pool(ids, fraction: float, seed: int, by="group"):
+    """(fit ids, calibration ids, groups dict): `fraction` of the groups held out (difffake.splits)."""
+    from ..splits import holdout_split
 
-    ids = sorted(ids)
-    groups = group_videos(ids, by)
-    if len(groups) < 2:
-        raise UsageError(f"cannot hold out calibration videos: the {len(ids)} pool videos form "
-                            f"{len(groups)} group(s); add real videos or pass --cal-ids-file")
-    order = sorted(groups)
-    np.random.default_rng(seed).shuffle(order)
-    cal: list[str] = []
-    for key in order:
-        if len(cal) >= fraction * len(ids):
-            break
-        if len(cal) + len(groups[key]) > len(ids) - 1:
-            continue
-        cal.extend(groups[key])
-    cal_set = set(cal)
-    return [v for v in ids if v not in cal_set], sorted(cal_set), groups
+    try:
+        return holdout_split(ids, fraction, seed, by)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; add real videos or pass --cal-ids-file") from exc
 
 
-def _split_rule(by: str) -> str:
-    return "person/source groups (backbone.split.group_key)" if by == "group" else "videos"
+def _split_rule(by) -> str:
+    from ..splits import as_groups
+    return as_groups(by).describe()
 
 
 def fit_holdout(cfg, pool: dict, embed, req, say):
@@ -64,7 +52,8 @@ def fit_holdout(cfg, pool: dict, embed, req, say):
 
 def fit_crossfit(cfg, pool: dict, embed, k: int, by: str, say):
     """Final density on ALL pool videos, calibration on their out-of-fold scores."""
-    from ..anomaly.crossfit import assign_folds, crossfit, group_videos
+    from ..anomaly.crossfit import crossfit
+    from ..splits import assign_folds, group_videos
 
     ids = sorted(pool)
     try:
@@ -91,10 +80,10 @@ def fit_crossfit(cfg, pool: dict, embed, k: int, by: str, say):
 
 def fit_fused(cfg, pool: dict, embed, backbone, req, say):
     """Crossfit of densities + fusion on the pool and its pseudo-fake twins (anomaly.fused_fit)."""
-    from ..anomaly.crossfit import assign_folds
     from ..anomaly.fused_fit import fit_fused as fit_fused_scores
     from ..anomaly.pseudo_pool import pseudo_twins
     from ..anomaly.source_fpr import fpr_by_group
+    from ..splits import assign_folds
 
     ids = sorted(pool)
     try:

@@ -43,6 +43,7 @@ class TrainRequest:
     device: str = "auto"
     threads: int | None = None     # torch CPU threads
     workers: int | None = None     # DataLoader workers asked for explicitly (else the config's, capped)
+    groups: str | Path | None = None   # a CSV of path,group lines: who is who (difffake.splits)
 
 
 @dataclass
@@ -66,11 +67,11 @@ def train(req: TrainRequest, stop=None) -> TrainResult:
     `stop`: a backbone.interrupt.StopOnSignal-like object; None: SIGINT / SIGTERM are caught
     for the length of the run. Raises TrainRefused, WeightsError, FileError, TrainingInterrupted."""
     from ..backbone.interrupt import StopOnSignal
-    from ..backbone.split import split_ids
     from ..backbone.train import train as train_backbone
     from ..backbone.weights import check_available
     from ..devices import check_device
     from ..faces.store import FaceStore
+    from ..splits import GroupsFileError, grouping, split_ids
     from ..synthesis.dataset import load_face_items
 
     check_device(req.device, allow_auto=True)
@@ -103,8 +104,12 @@ def train(req: TrainRequest, stop=None) -> TrainResult:
         train_ids, val_ids = saved_split(split_file, all_ids)
     else:
         photos = cfg.train.val_fraction_photos
+        try:
+            by = grouping("group", req.groups)
+        except GroupsFileError as exc:
+            raise TrainRefused(str(exc)) from exc
         train_ids, val_ids = split_ids(all_ids, cfg.train.val_fraction, cfg.train.seed,
-                                       None if photos is None else {"photos": photos})
+                                       None if photos is None else {"photos": photos}, by=by)
     train_set, val_set = set(train_ids), set(val_ids)
     items_train, items_val = [], []
     for s in stores:
