@@ -14,7 +14,7 @@ import pytest
 import difffake
 from difffake.errors import EXIT_USAGE
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHIPPED = Path(difffake.__file__).resolve().parent / "models" / "default"
 
 

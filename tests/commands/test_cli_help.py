@@ -13,7 +13,7 @@ import pytest
 
 from difffake.cli import SUBCOMMANDS, build_parser
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def difffake_cli(*args, env_extra=None, timeout=300):

@@ -223,14 +223,14 @@ def test_a_damaged_content_cache_memo_costs_only_rehashing(tmp_path, memo):
     assert ContentCache(tmp_path / "cache", {"num_frames": 3}).key(media) == f"{digest[:2]}/{digest}"
 
 
-CRASHES = Path(__file__).resolve().parent / "fuzz_crashes" / "face_store"
+CRASHES = Path(__file__).resolve().parents[1] / "fuzz_crashes" / "face_store"
 
 
 @pytest.mark.parametrize("crash", sorted(CRASHES.iterdir()) if CRASHES.is_dir() else [], ids=lambda p: p.name)
 def test_face_store_fuzz_crashes_stay_fixed(crash):
     import importlib.util
     spec = importlib.util.spec_from_file_location(
-        "fuzz_face_store", Path(__file__).resolve().parents[1] / "scripts" / "fuzz" / "targets" / "face_store.py")
+        "fuzz_face_store", Path(__file__).resolve().parents[2] / "scripts" / "fuzz" / "targets" / "face_store.py")
     target = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(target)
     target.one_input(crash.read_bytes())   # only DifffakeError may escape, and none does

@@ -17,7 +17,7 @@ from difffake.errors import MediaError, UsageError
 from difffake.faces.limits import DEFAULT_MAX_PIXELS, max_pixels, reduce_factor
 from difffake.faces.video import iter_frames, sample_frames
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_giant_png_header_is_refused_with_its_size(tmp_path):

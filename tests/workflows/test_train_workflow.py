@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from difffake.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY = ["--input-size", "32", "--batch-size", "4", "--device", "cpu", "--no-sam", "--threads", "1",
         "--val-fraction", "0.34"]
 
@@ -231,6 +231,7 @@ class StopAfter:
 # Checks with 2 steps per epoch and 3 validation batches: step 1, validation (3), epoch end, step 3 ...
 @pytest.mark.parametrize("checks, step, epochs_done", [(5, 3, 1), (2, 2, 0)], ids=["mid-epoch", "in-validation"])
 def test_stop_then_resume_equals_an_uninterrupted_run(tmp_path, checks, step, epochs_done):
+    sys.path.insert(0, str(REPO / "tests" / "backbone"))   # the stand-in task of the backbone tests
     from test_backbone_train import StandInPairs, collate, items, tiny_cfg
 
     from difffake.backbone.interrupt import TrainingInterrupted
@@ -260,6 +261,7 @@ def test_stop_then_resume_equals_an_uninterrupted_run(tmp_path, checks, step, ep
 def test_a_kill_between_the_two_state_files_keeps_weights_and_counters_together(tmp_path, monkeypatch):
     """last.safetensors is replaced, then last.json: dying between the two renames must not pair
     the new weights with the old step count (the resumed run would repeat or skip steps)."""
+    sys.path.insert(0, str(REPO / "tests" / "backbone"))   # the stand-in task of the backbone tests
     from test_backbone_train import StandInPairs, collate, items, tiny_cfg
 
     from difffake.backbone import checkpoints

@@ -9,7 +9,7 @@ import pytest
 
 from difffake.faces.store import FaceStore
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "kill_resume.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "kill_resume.py"
 
 
 def _script():

@@ -16,7 +16,7 @@ import pytest
 from difffake.errors import SettingsMismatch
 from difffake.faces.store import FaceStore
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TRIALS = 30
 
 

@@ -24,7 +24,7 @@ from difffake.datasets import (
 )
 from difffake.datasets.options import check_options, reader_parameters
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STANDARD = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 
 

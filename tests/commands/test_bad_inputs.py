@@ -22,7 +22,7 @@ from media_corpus import VERDICT, build_corpus
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DROP_READ_ANYTHING = ["--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]
 
 

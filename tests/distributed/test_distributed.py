@@ -27,7 +27,7 @@ from difffake.distributed import ray_prepare, ray_scan
 from difffake.distributed.actors import scan_one
 from difffake.distributed.results import read_rows
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FRAMES = 6
 VOLATILE = {"seconds", "cpu_seconds", "attempts"}   # timings and retry counts differ run to run
 
