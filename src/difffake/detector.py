@@ -1,10 +1,10 @@
-"""Detector = face pipeline + backbone + anomaly model + calibration.
+"""Detector = face pipeline + backbone + scorer (anomaly models, fusion, calibrations).
 
 On disk a detector is a folder:
     backbone.safetensors, backbone.json   (Backbone.save)
-    density.npz                           (AnomalyModel.save; allow_pickle=False)
-    model.json                            config, versions, calibration, how it was made,
-                                          sha256 of every other file
+    density.npz, density_single.npz       (Scorer.save; allow_pickle=False)
+    model.json                            config, versions, the scorer's calibration, how it
+                                          was made, sha256 of every other file
 Loading verifies every checksum before reading a file and never unpickles.
 """
 from __future__ import annotations
@@ -20,8 +20,9 @@ import numpy as np
 
 from . import __version__
 from .anomaly.calibrate import Calibration
-from .anomaly.fusion import LABELS, Fusion, component_scores
+from .anomaly.fusion import Fusion
 from .anomaly.model import DENSITY_FILE, AnomalyModel, VideoScore
+from .anomaly.scorer import BASES, BASIS_COMPONENT, SINGLE_DENSITY_FILE, BasisUnavailable, Scorer
 from .config import AnomalyConfig, FaceConfig, section_from_dict
 from .detector_folder import (  # MODEL_JSON, FORMAT, DEFAULT_DIR, read_model_json: the folder's own names
     DEFAULT_DIR,
@@ -43,35 +44,34 @@ from .versions import versions
 log = logging.getLogger("difffake.detector")
 
 REQUIRED_FILES = ("backbone.safetensors", "backbone.json", DENSITY_FILE)
-SINGLE_DENSITY_FILE = "density_single.npz"   # the single-frame density (a fused detector's component)
-BASES = ("fused", "differential", "classifier")
-BASIS_COMPONENT = {"fused": "fused", "differential": "differential", "classifier": "classifier_mean"}
 
 
 class Detector:
-    """`anomaly` + `calibration`: the differential score (the paper's). A fused detector also
-    has `single` (single-frame density), `fusion` and `calibrations` (one per score name:
-    'fused', 'differential', 'single', 'classifier_mean', 'classifier_q90'); `basis` says
-    which score gives the verdict."""
+    """backbone + `scorer` (difffake.anomaly.scorer.Scorer: the differential `anomaly` model and
+    its `calibration`; a fused detector's `single`, `fusion` and `calibrations`; the `basis`
+    that gives the verdict). Those names read the scorer's parts; the scorer is replaced,
+    never changed (scanning_with)."""
 
-    def __init__(self, backbone, anomaly_model: AnomalyModel, calibration: Calibration | None,
+    def __init__(self, backbone, anomaly_model: AnomalyModel | Scorer, calibration: Calibration | None = None,
                  face_cfg: FaceConfig | None = None, info: dict | None = None, *,
                  single: AnomalyModel | None = None, fusion: Fusion | None = None,
                  calibrations: dict | None = None, basis: str | None = None):
         self.backbone = backbone
-        self.anomaly = anomaly_model
-        self.calibration = calibration
+        self.path: Path | None = None
+        if isinstance(anomaly_model, Scorer):
+            if calibration is not None or single or fusion or calibrations or basis:
+                raise TypeError("Detector(backbone, scorer, ...): the scorer holds the calibration, "
+                                "single, fusion, calibrations and basis")
+            self.scorer = anomaly_model
+        else:
+            try:
+                self.scorer = Scorer(anomaly_model, calibration, single=single, fusion=fusion,
+                                     calibrations=calibrations, basis=basis)
+            except BasisUnavailable as exc:
+                raise DetectorFileError(Path("."), str(exc)) from exc
         self.face_cfg = face_cfg or FaceConfig()
         self.calibrated_frames = self.face_cfg.num_frames   # kept when `scan --frames` changes face_cfg
         self.info = dict(info or {})
-        self.single = single
-        self.fusion = fusion
-        self.calibrations = dict(calibrations or {})
-        if calibration is not None:
-            self.calibrations.setdefault("differential", calibration)
-        self.basis = basis or ("fused" if fusion is not None else "differential")
-        self.check_basis(self.basis)
-        self.path: Path | None = None
         self._face_detector = None
         self.batch_size = 32
         self.identity_calibration = None   # identity.json of the folder (difffake.identity)
@@ -83,21 +83,13 @@ class Detector:
         (directory / MODEL_JSON).unlink(missing_ok=True)  # never leave a stale, valid-looking card
         (directory / "backbone.onnx").unlink(missing_ok=True)  # of an older backbone: `difffake export` remakes it
         self.backbone.save(directory)
-        self.anomaly.save(directory)
-        files = list(REQUIRED_FILES)
-        if self.single is not None:
-            self.single.save(directory, SINGLE_DENSITY_FILE)
-            files.append(SINGLE_DENSITY_FILE)
+        scorer_files, scorer_sections = self.scorer.save(directory)
+        files = [name for name in REQUIRED_FILES if name not in scorer_files] + scorer_files
         model = {
             "format": FORMAT,
-            "anomaly_config": dataclasses.asdict(self.anomaly.cfg),
+            **scorer_sections,   # anomaly_config, calibration, scorer, fit
             "face_config": dataclasses.asdict(self.face_cfg),
             "backbone_config": dataclasses.asdict(self.backbone.cfg),
-            "calibration": self.calibration.to_dict() if self.calibration else None,
-            "scorer": {"basis": self.basis,
-                       "fusion": self.fusion.to_dict() if self.fusion is not None else None,
-                       "calibrations": {k: c.to_dict() for k, c in self.calibrations.items()}},
-            "fit": self.anomaly.info,
             "info": paths_relative(self.info, directory),   # no absolute build-machine paths
             "versions": versions("numpy", "sklearn", "scipy", "torch", "timm"),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -133,28 +125,18 @@ class Detector:
         engine = choose_engine(engine, directory, model, device)
         with reading(directory / ("backbone.onnx" if engine == "onnx" else "backbone.safetensors")):
             backbone = load_backbone(directory, model, engine, device, threads=threads)
-        with reading(directory / DENSITY_FILE):
-            anomaly = AnomalyModel.load(directory)
-            check_fields(AnomalyConfig, dataclasses.asdict(anomaly.cfg), directory / DENSITY_FILE,
-                         "anomaly_config")
-        single = None
-        if SINGLE_DENSITY_FILE in model["checksums"]:
-            with reading(directory / SINGLE_DENSITY_FILE):
-                single = AnomalyModel.load(directory / SINGLE_DENSITY_FILE)
-                check_fields(AnomalyConfig, dataclasses.asdict(single.cfg), directory / SINGLE_DENSITY_FILE,
-                             "anomaly_config")
+        try:
+            scorer = Scorer.load(directory, model, reading,
+                                 lambda values, path: check_fields(AnomalyConfig, values, path, "anomaly_config"))
+        except BasisUnavailable as exc:
+            raise DetectorFileError(card, str(exc)) from exc
         # Settings added since the detector was made are filled in as they were then
         # (faces.store.with_legacy): a detector scans the way it was calibrated.
         from .faces.store import with_legacy
         check_fields(FaceConfig, model.get("face_config", {}), card, "face_config")
         with reading(card):
-            calibration = Calibration.from_dict(model["calibration"]) if model.get("calibration") else None
             face_cfg = section_from_dict(FaceConfig, with_legacy(model.get("face_config", {})), "face_config")
-            scorer = model.get("scorer") or {}
-            fusion = Fusion.from_dict(scorer["fusion"]) if scorer.get("fusion") else None
-            calibrations = {k: Calibration.from_dict(v) for k, v in (scorer.get("calibrations") or {}).items()}
-            det = cls(backbone, anomaly, calibration, face_cfg, paths_resolved(model.get("info") or {}, directory), single=single,
-                      fusion=fusion, calibrations=calibrations, basis=scorer.get("basis"))
+            det = cls(backbone, scorer, None, face_cfg, paths_resolved(model.get("info") or {}, directory))
         from .detector_folder import check_identity, probe
         from .identity.calibration import IDENTITY_JSON, read_identity_json
         with reading(directory / IDENTITY_JSON):
@@ -181,8 +163,8 @@ class Detector:
             return self
         view = copy.copy(self)
         if basis is not None:
-            view.check_basis(basis)
-            view.basis = basis
+            self.check_basis(basis)
+            view.scorer = self.scorer.with_basis(basis)
         if frames is not None:
             if frames < 2:
                 raise ValueError(f"frames must be at least 2 (pairs need two frames), got {frames}")
@@ -190,6 +172,14 @@ class Detector:
         return view
 
     # --------------------------------------------------------------- scoring
+    # The scorer's parts, read-only: a detector with other parts is a new Detector (or scanning_with).
+    anomaly = property(lambda self: self.scorer.differential, doc="the differential AnomalyModel")
+    calibration = property(lambda self: self.scorer.calibration, doc="the differential score's Calibration")
+    calibrations = property(lambda self: self.scorer.calibrations, doc="{score name: Calibration}")
+    single = property(lambda self: self.scorer.single, doc="the single-frame AnomalyModel (fused detectors)")
+    fusion = property(lambda self: self.scorer.fusion, doc="the Fusion of the components (fused detectors)")
+    basis = property(lambda self: self.scorer.basis, doc="which score gives the verdict")
+
     @property
     def embedding_size(self) -> int:
         return int(getattr(self.backbone, "embedding_size", 0))
@@ -209,26 +199,18 @@ class Detector:
         return frame_fake_prob(self.backbone, emb)
 
     def available_bases(self) -> list[str]:
-        out = ["differential"] if self.calibrations.get("differential") else []
-        if "classifier_mean" in self.calibrations:
-            out.append("classifier")
-        if self.fusion is not None and "fused" in self.calibrations:
-            out.insert(0, "fused")
-        return out
+        return self.scorer.available_bases()
 
     def check_basis(self, basis: str) -> None:
-        if basis not in BASES:
-            raise ValueError(f"unknown score basis {basis!r}: choose one of {', '.join(BASES)}")
-        if (self.calibrations or self.calibration) and basis not in self.available_bases():
-            raise DetectorFileError(self.path or Path("."), f"this detector cannot give a {basis!r} verdict "
-                                    f"(it has {', '.join(self.available_bases()) or 'no calibrated score'})")
+        """ValueError for an unknown basis; DetectorFileError for one this detector cannot give."""
+        try:
+            self.scorer.check_basis(basis)
+        except BasisUnavailable as exc:
+            raise DetectorFileError(self.path or Path("."), str(exc)) from exc
 
     def scores(self, emb: np.ndarray, probs, differential_score=None) -> dict[str, float]:
         """Every score of one video's face-frame embeddings: components and the fused score."""
-        out = component_scores(emb, probs, self.anomaly, self.single, differential_score)
-        if self.fusion is not None:
-            out["fused"] = self.fusion.score(out)
-        return out
+        return self.scorer.scores(emb, probs, differential_score)
 
     def face_detector(self):
         if self._face_detector is None:
@@ -319,41 +301,24 @@ class Detector:
         res.evidence_level, res.evidence_note = evidence_level(res.n_pairs, res.pairs_expected)
         scores = ({"differential": float(vs.score)} if emb is None
                   else self.scores(emb, probs, differential_score=vs.score))
-        basis_name = BASIS_COMPONENT[self.basis]
-        order = [basis_name] + [k for k in ("fused", *LABELS) if k != basis_name]
-        for name in dict.fromkeys(order):
-            if name not in scores:
-                continue
-            value, cal = scores[name], self.calibrations.get(name)
-            ok = cal is not None and np.isfinite(value)
-            res.components.append({
-                "name": name, "label": LABELS.get(name, name),
-                "score": float(value) if np.isfinite(value) else None,
-                "p_value_real": float(cal.p_value_real(value)) if ok else None,
-                "threshold": float(cal.threshold) if cal is not None else None})
-        res.basis = self.basis
-        basis = res.components[0] if res.components and res.components[0]["name"] == basis_name else None
-        res.score = basis["score"] if basis else None
-        cal = self.calibrations.get(basis_name)
-        if cal is not None and res.score is not None:
-            res.threshold = float(cal.threshold)
-            res.p_value_real = float(cal.p_value_real(res.score))
-            res.verdict = cal.verdict(res.score)
+        judged = self.scorer.judge(scores)
+        res.components.extend(judged.components)
+        res.basis = judged.basis
+        res.score = judged.score
+        if judged.threshold is not None:   # else ScanResult's defaults: no threshold, verdict 'unknown'
+            res.threshold, res.p_value_real, res.verdict = judged.threshold, judged.p_value_real, judged.verdict
         return res
 
 
-# ------------------------------------------------------------ embeddings
-def new_anomaly(cfg: AnomalyConfig | None = None, **overrides) -> AnomalyModel:
-    """AnomalyModel from a config with fields replaced (used by fit and variants)."""
-    return AnomalyModel(dataclasses.replace(cfg or AnomalyConfig(), **overrides))
-
-
 __all__ = [
+    "BASES",
+    "BASIS_COMPONENT",
     "DEFAULT_DIR",
     "Detector",
     "DetectorFileError",
     "DetectorFolderError",
     "ScanResult",
+    "Scorer",
     "__version__",
     "read_model_json",
 ]

@@ -36,7 +36,7 @@ def anomaly_scorer(model: AnomalyModel):
 def detector_scorers(detector) -> dict:
     """{row name: (scorer, stored threshold)}: 'detector' is the verdict's basis score; a fused
     detector adds a row per component (scores computed once per video, then shared)."""
-    from ..detector import BASIS_COMPONENT
+    from ..anomaly.scorer import BASIS_COMPONENT
 
     cache: dict = {}
 
