@@ -188,6 +188,12 @@ class Detector:
         """(F_face, D) float32: one embedding per sampled frame that has a face, in order."""
         return embed_record(self.backbone, record, self.batch_size)
 
+    def embed_store(self, store, ids=None, cache_dir=None) -> dict:
+        """Embeddings of a FaceStore's videos by this detector's engine, cached by its fingerprint
+        (embeddings.embed_store): a second call embeds only what changed."""
+        from .embeddings import embed_store
+        return embed_store(self.backbone, store, ids, cache_dir, self.batch_size)
+
     def score_record(self, record) -> VideoScore:
         return self.anomaly.score_video(self.embed_record(record))
 

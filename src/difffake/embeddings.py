@@ -6,7 +6,6 @@ share one embedding pass.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -73,20 +72,12 @@ def frame_fake_prob(backbone, emb: np.ndarray) -> np.ndarray | None:
 
 
 def backbone_fingerprint(backbone) -> str:
-    """sha256 of the weights, preprocessing config and PREPROCESS_VERSION: the embedding cache key."""
+    """The embedding cache key of an embedder: its own fingerprint() (both engines, the
+    identity embedder), else, for any torch module with a `cfg`, that of its weights."""
     if hasattr(backbone, "fingerprint"):
         return backbone.fingerprint()
-    from .faces import preprocess
-
-    digest = hashlib.sha256()
-    # The preprocessing code's version too: same weights + new pixels = new embeddings.
-    digest.update(f"preprocess:{preprocess.PREPROCESS_VERSION}".encode())
-    digest.update(json.dumps(dataclasses.asdict(backbone.cfg), sort_keys=True,
-                             default=json_default).encode())
-    for name, tensor in sorted(backbone.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+    from .backbone.fingerprint import weights_fingerprint
+    return weights_fingerprint(backbone.cfg, backbone.state_dict())
 
 
 @dataclass

@@ -3,8 +3,10 @@
 The engines are registered embedders (EMBEDDERS, name -> "module:Class", imported on
 use so that the base install never imports torch). Each class has one contract:
 `embed_and_classify(crops, batch_size) -> ((N, D) embeddings, (N,) P(fake))`,
-`input_size`, `engine` (its name), and `load_verified(directory, model_json, device,
-threads)` for a detector folder whose checksums were checked. Adding one is one new
+`input_size`, `engine` (its name), `fingerprint()` (the embedding cache's key:
+difffake.embeddings.embed_store caches either engine's embeddings, never sharing an
+entry between them), and `load_verified(directory, model_json, device, threads)` for a
+detector folder whose checksums were checked. Adding one is one new
 file plus a line here (and a rule in choose_engine when "auto" should pick it).
 
 "auto" takes ONNX Runtime when the detector folder lists `backbone.onnx` in its

@@ -93,6 +93,41 @@ def test_default_detector_ships_a_checksummed_onnx_graph():
     assert Detector.load(engine="torch").backbone.engine == "torch"
 
 
+def test_onnx_embeddings_are_cached_by_their_graph_file(default_engines, tiny_store, tmp_path):
+    from difffake.backbone.fingerprint import onnx_fingerprint
+    from difffake.embeddings import embed_store
+    from difffake.fileio import sha256_file
+
+    det = Detector.load(engine="onnx")
+    first = det.embed_store(tiny_store, cache_dir=tmp_path)
+    key = det.backbone.fingerprint()
+    files = list(tmp_path.glob("*.npz"))
+    assert len(files) == 1 and files[0].name.startswith(key[:16])
+    # the key is the graph file's: taken from model.json's checksum, it is what hashing the file gives
+    assert key == onnx_fingerprint(det.backbone.cfg, sha256_file(DEFAULT_DIR / ONNX_FILE))
+
+    again = Detector.load(engine="onnx")   # a new load of the same file finds the cache
+    assert again.backbone.fingerprint() == key
+    calls = []
+    for name in ("embed_and_classify", "embed_crops"):
+        setattr(again.backbone, name, lambda *a, _n=name, **k: calls.append(_n))
+    second = again.embed_store(tiny_store, cache_dir=tmp_path)
+    assert calls == [] and set(second) == set(first) == set(tiny_store.ids())
+    for vid, item in first.items():
+        assert item.emb.shape[0] == int(item.has_face.sum()) > 0
+        np.testing.assert_array_equal(item.emb, second[vid].emb)
+
+    # torch embeddings of the same weights differ by ~1e-6: their own cache entry, never this one
+    torch_bb = default_engines[0]
+    assert torch_bb.fingerprint() != key
+    by_torch = embed_store(torch_bb, tiny_store, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+    vid = tiny_store.ids()[0]
+    rec = tiny_store.load(vid)
+    np.testing.assert_array_equal(by_torch[vid].emb, torch_bb.embed_crops([rec.crops[i] for i in rec.face_positions()]))
+    assert np.max(np.abs(by_torch[vid].emb - first[vid].emb)) <= TOLERANCE
+
+
 @pytest.fixture(scope="module")
 def exported_detector(tiny_detector, tmp_path_factory):
     from difffake.detector_export import export_detector

@@ -56,6 +56,11 @@ class Backbone(nn.Module):
             std=tuple(float(v) for v in (cfg.std or std)))
         self.info: dict = {}   # training-run info, travels into backbone.json
 
+    def fingerprint(self) -> str:
+        """The embedding cache key: sha256 of the preprocessing and every weight (backbone.fingerprint)."""
+        from .fingerprint import weights_fingerprint
+        return weights_fingerprint(self.cfg, self.state_dict())
+
     @property
     def input_size(self) -> int:
         return self.cfg.input_size

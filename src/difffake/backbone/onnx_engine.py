@@ -31,7 +31,8 @@ def softmax_fake(logits: np.ndarray) -> np.ndarray:
 
 
 class OnnxBackbone:
-    """Same calls as the torch `Backbone` that scanning needs (no `head`, no `state_dict`)."""
+    """Same calls as the torch `Backbone` that scanning and the embedding cache need (no `head`,
+    no `state_dict`: `fingerprint` hashes the graph file)."""
 
     engine = "onnx"
     batch_invariant = True   # each crop's outputs are the same bits in any batch (measured): embed_ahead relies on it
@@ -59,6 +60,8 @@ class OnnxBackbone:
                                   std=tuple(meta["std"]))
         self.embedding_size = int(meta["embedding_size"])
         self.info = dict(meta.get("training", {}))
+        self.sha256: str | None = None   # of the graph file, when the caller verified it already
+        self._fingerprint: str | None = None
 
     @classmethod
     def load(cls, directory, threads: int | None = None) -> OnnxBackbone:
@@ -71,7 +74,17 @@ class OnnxBackbone:
     def load_verified(cls, directory, model_json: dict, device: str = "cpu",
                       threads: int | None = None) -> OnnxBackbone:
         """The embedder contract (difffake.engines): a checked detector folder, on the CPU."""
-        return cls.load(directory, threads=threads)
+        backbone = cls.load(directory, threads=threads)
+        backbone.sha256 = (model_json.get("checksums") or {}).get(ONNX_FILE)   # not hashed a second time
+        return backbone
+
+    def fingerprint(self) -> str:
+        """The embedding cache key: the same graph file always gives the same key, never a torch one's."""
+        if self._fingerprint is None:   # on first use only: a scan never needs it
+            from ..fileio import sha256_file
+            from .fingerprint import onnx_fingerprint
+            self._fingerprint = onnx_fingerprint(self.cfg, self.sha256 or sha256_file(self.path))
+        return self._fingerprint
 
     @property
     def input_size(self) -> int:
