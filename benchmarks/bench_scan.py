@@ -2,11 +2,9 @@
 
 Three configurations in the same run, on the same videos:
 - difffake default on ONNX Runtime and on torch: the shipped detector (32
-  frames, Lite0 @ 160, the tracked face), each frame embedded once (embedding +
-  P(fake) in one pass), pairs formed from the embeddings. With ONNX Runtime the
-  scan embeds found faces in a second thread while later frames are searched
-  (difffake.embed_ahead); the same configuration embedding after extraction
-  runs beside it, to show what the overlap brings;
+  frames, Lite0 @ 160, faces searched near the previous face first), each
+  frame embedded once (embedding + P(fake) in one pass), pairs formed from the
+  embeddings;
 - paper: 40 frames, the paper's "largest face" policy (every frame searched
   whole), EfficientNet-B4 @ 224, and each frame embedded once per pair it takes
   part in (two images per pair), as the paper's code does. B4 weights are
@@ -15,10 +13,8 @@ Three configurations in the same run, on the same videos:
   features: scoring cost does not depend on what was fitted.
 
 decode = decoding the sampled frames alone (a separate pass); faces = face
-extraction (decode + detection + crops, and the overlapped embedding where
-there is one) minus decode; embed = the embedding after extraction (with the
-overlap: only the wait for the faces not yet embedded); score = pairs,
-combination and density. total = their sum = the wall time of one scan.
+extraction (decode + detection + crops) minus decode; embed; score = pairs,
+combination and density.
 
     python benchmarks/bench_scan.py [--every 4] [--out benchmarks/results/scan.md]
 """
@@ -38,7 +34,6 @@ from difffake.backbone.model import Backbone
 from difffake.config import AnomalyConfig, BackboneConfig, FaceConfig
 from difffake.datasets import load_dataset
 from difffake.detector import Detector
-from difffake.embed_ahead import EmbedAhead
 from difffake.faces.pipeline import detector_for, extract_faces
 from difffake.faces.video import iter_frames
 
@@ -58,23 +53,17 @@ def paper_model():
     return backbone, anomaly
 
 
-def time_video(path, face_cfg, face_detector, embed, anomaly, ahead_backbone=None) -> dict:
-    """Seconds of each stage for one video (decode timed in its own pass, then subtracted).
-    With `ahead_backbone`, faces are embedded during extraction as `difffake scan` does."""
+def time_video(path, face_cfg, face_detector, embed, anomaly) -> dict:
+    """Seconds of each stage for one video (decode timed in its own pass, then subtracted)."""
     t = time.perf_counter()
     for _ in iter_frames(path, face_cfg.num_frames):
         pass
     decode = time.perf_counter() - t
-    ahead = EmbedAhead(ahead_backbone) if ahead_backbone is not None else None
     t = time.perf_counter()
-    record = extract_faces(path, face_cfg, face_detector, on_face=ahead.on_face if ahead else None)
+    record = extract_faces(path, face_cfg, face_detector)
     faces = time.perf_counter() - t - decode
     t = time.perf_counter()
-    if ahead:
-        emb, pairs = ahead.result(record)[0], None
-        ahead.close()
-    else:
-        emb, pairs = embed(record)
+    emb, pairs = embed(record)
     embed_s = time.perf_counter() - t
     t = time.perf_counter()
     if pairs is None:
@@ -115,18 +104,15 @@ def main() -> None:
     tracked, whole = detector_for(face_cfg), detector_for(paper_faces)
     default = "difffake default (32 frames, Lite0 @ 160, each frame embedded once)"
     paper = "paper (40 frames, largest face, B4 @ 224, each frame embedded per pair)"
-    onnx = dets["onnx"]
     configs = {
-        f"{default}, ONNX Runtime": (face_cfg, tracked, embed_with(onnx), onnx.anomaly, onnx.backbone),
-        f"{default}, ONNX Runtime, embedding after extraction": (face_cfg, tracked, embed_with(onnx),
-                                                                  onnx.anomaly, None),
-        f"{default}, torch": (face_cfg, tracked, embed_with(dets["torch"]), dets["torch"].anomaly, None),
-        paper: (paper_faces, whole, embed_paper, paper_anomaly, None),
+        f"{default}, ONNX Runtime": (face_cfg, tracked, embed_with(dets["onnx"]), dets["onnx"].anomaly),
+        f"{default}, torch": (face_cfg, tracked, embed_with(dets["torch"]), dets["torch"].anomaly),
+        paper: (paper_faces, whole, embed_paper, paper_anomaly),
     }
     totals = {name: [] for name in configs}
     for i, path in enumerate(videos):
-        for name, (cfg, face_detector, embed, anomaly, ahead) in configs.items():   # interleaved: same load
-            totals[name].append(time_video(path, cfg, face_detector, embed, anomaly, ahead))
+        for name, (cfg, face_detector, embed, anomaly) in configs.items():   # interleaved: same load
+            totals[name].append(time_video(path, cfg, face_detector, embed, anomaly))
         print(f"{i + 1}/{len(videos)} {path.name}", flush=True)
         # the table so far, after every video: a run cut short still leaves its numbers
         write_table(args, totals, i + 1, len(videos), default, paper)
@@ -148,10 +134,8 @@ def write_table(args, totals, done: int, n_videos: int, default: str, paper: str
         rate = sum(r["n_faces"] for r in rows) / max(1, sum(r["n_frames"] for r in rows))
         lines.append(f"| {name} | {m['decode']:.2f} | {m['faces']:.2f} | {m['embed']:.2f} | "
                      f"{m['score']:.3f} | {total[name]:.2f} | {60 / total[name]:.1f} | {100 * rate:.1f} % |")
-    after = f"{default}, ONNX Runtime, embedding after extraction"
-    lines += ["", (f"Paper / default: **{total[paper] / total[f'{default}, ONNX Runtime']:.1f}x** with ONNX "
-                   f"Runtime ({total[paper] / total[after]:.1f}x embedding after extraction), "
-                   f"{total[paper] / total[f'{default}, torch']:.1f}x with torch (same run).")]
+    lines += ["", f"Paper / default: **{total[paper] / total[f'{default}, ONNX Runtime']:.1f}x** with ONNX "
+              f"Runtime, {total[paper] / total[f'{default}, torch']:.1f}x with torch (same run)."]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     if done == n_videos:

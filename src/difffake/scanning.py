@@ -10,11 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from .embed_ahead import EmbedAhead, can_embed_ahead
 from .errors import MediaError
 
 STAGES = ("decode", "faces", "embed", "score")
-EMBED_AHEAD = True   # embed found faces in a second thread during extraction (embed_ahead)
 Progress = Callable[[str, int, int], None]
 
 
@@ -47,14 +45,6 @@ class _CountingDetector:
         return getattr(self._get(), name)
 
 
-def _both(first, second):
-    """One on_face callback calling each given one (None when there is none)."""
-    callbacks = [c for c in (first, second) if c]
-    if len(callbacks) < 2:
-        return callbacks[0] if callbacks else None
-    return lambda *face: [c(*face) for c in callbacks] and None
-
-
 def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: bool = False,
                evidence=None, with_evidence: bool = False, progress: Progress | None = None,
                identity_reference=None):
@@ -82,19 +72,13 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
                   else detector.face_detector)
     faces = _CountingDetector(make_faces, total, progress)
     prefetch = prefetch_for(detector, identity_reference)   # identity descriptors while faces are found
-    ahead = EmbedAhead(detector.backbone) if EMBED_AHEAD and can_embed_ahead(detector.backbone) else None
-    try:
-        record = extract_faces(path, detector.face_cfg, faces, video_id=video_id,
-                               on_face=_both(prefetch.on_face if prefetch else None, ahead and ahead.on_face))
-        faces_s = time.perf_counter() - t0
-        progress("embed", 0, 1)
-        t1 = time.perf_counter()
-        # once: the scan and the reference view share it
-        emb, probs = ahead.result(record) if ahead else detector.embed_and_classify(record)
-        embed_s = time.perf_counter() - t1   # with `ahead`: only the wait for what was not done yet
-    finally:
-        if ahead:
-            ahead.close()
+    record = extract_faces(path, detector.face_cfg, faces, video_id=video_id,
+                           on_face=prefetch.on_face if prefetch else None)
+    faces_s = time.perf_counter() - t0
+    progress("embed", 0, 1)
+    t1 = time.perf_counter()
+    emb, probs = detector.embed_and_classify(record)   # once: the scan and the reference view share it
+    embed_s = time.perf_counter() - t1
     progress("embed", 1, 1)
     progress("score", 0, 1)
     result = detector.scan(path, video_id, record=record, embeddings=emb, probs=probs,

@@ -35,7 +35,6 @@ class OnnxBackbone:
     no `state_dict`: `fingerprint` hashes the graph file)."""
 
     engine = "onnx"
-    batch_invariant = True   # each crop's outputs are the same bits in any batch (measured): embed_ahead relies on it
 
     def __init__(self, onnx_path, meta: dict, threads: int | None = None):
         from ..third_party import onnxruntime  # telemetry off: no device id under $HOME
