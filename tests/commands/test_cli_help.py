@@ -3,26 +3,17 @@ the tool does, no third-party log lines by default, -v for more and -q for less.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from cli_support import run_difffake
 
 from difffake.cli import SUBCOMMANDS, build_parser
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def difffake_cli(*args, env_extra=None, timeout=300):
     """(exit code, stdout, stderr) of `python -m difffake ARGS` run on this checkout's source."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
-    env.update(env_extra or {})
-    proc = subprocess.run([sys.executable, "-m", "difffake", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = run_difffake(*args, env_extra=env_extra, timeout=timeout)
     return proc.returncode, proc.stdout, proc.stderr
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_support import run_difffake
 
 import difffake
 from difffake.errors import EXIT_USAGE
@@ -20,11 +21,7 @@ SHIPPED = Path(difffake.__file__).resolve().parent / "models" / "default"
 
 def difffake_cli(*args, env_extra=None, timeout=300):
     """(exit code, stderr lines) of `python -m difffake ARGS` run on this checkout's source."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
-    env.update(env_extra or {})
-    proc = subprocess.run([sys.executable, "-m", "difffake", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = run_difffake(*args, env_extra=env_extra, timeout=timeout)
     return proc.returncode, proc.stderr.splitlines()
 
 
