@@ -69,3 +69,15 @@ def test_cli_prepare_prints_progress_lines_when_piped_and_none_with_quiet(tmp_pa
     assert quiet.returncode == 0, quiet.stderr
     assert "prepare: 1/1 video" not in quiet.stderr
     assert "1 inputs" in quiet.stdout   # the summary is a result, not progress
+
+
+def test_bars_start_no_monitor_thread(monkeypatch):
+    import threading
+
+    monkeypatch.setenv("DIFFFAKE_PROGRESS_SECONDS", "0")
+    before = {t.ident for t in threading.enumerate()}
+    b = progress.bar(total=2, desc="x", stream=Pipe())
+    b.update(2)
+    started = [t.name for t in threading.enumerate() if t.ident not in before]
+    b.close()
+    assert started == []   # tqdm's monitor would be 'tqdm_monitor'

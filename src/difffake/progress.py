@@ -52,6 +52,10 @@ def bar(iterable=None, *, total=None, desc: str = "", unit: str = "it", stream=N
     """A tqdm progress bar (same `update`/`write`/`close`), lines when `stream` is not a terminal."""
     from tqdm import tqdm
 
+    # No tqdm monitor thread: it only retunes miniters, and a thread that lives for the whole
+    # process is there when DataLoader workers fork and when the interpreter shuts down
+    # (both crashed in the test suite with it).
+    tqdm.monitor_interval = 0
     stream = stream or sys.stderr
     if QUIET or not enabled:
         return tqdm(iterable, total=total, desc=desc, unit=unit, disable=True, initial=initial)
