@@ -257,3 +257,9 @@ def test_device_torch_cannot_use_exits_2_naming_it_and_the_fix(command, device, 
     assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
     assert f"--device {device}" in out.stderr and "--device cpu" in out.stderr, out.stderr[-2000:]
     assert not (tmp_path / "run").exists()
+
+
+def test_required_files_name_the_density_file_the_model_writes():
+    from difffake.anomaly.model import DENSITY_FILE
+    from difffake.detector_folder import REQUIRED_FILES
+    assert DENSITY_FILE in REQUIRED_FILES

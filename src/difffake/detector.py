@@ -28,6 +28,7 @@ from .detector_folder import (  # MODEL_JSON, FORMAT, DEFAULT_DIR, read_model_js
     DEFAULT_DIR,
     FORMAT,
     MODEL_JSON,
+    REQUIRED_FILES,
     DetectorFileError,
     DetectorFolderError,
     check_fields,
@@ -43,7 +44,6 @@ from .versions import versions
 
 log = logging.getLogger("difffake.detector")
 
-REQUIRED_FILES = ("backbone.safetensors", "backbone.json", DENSITY_FILE)
 
 
 class Detector:

@@ -28,6 +28,7 @@ from .errors import FileError
 
 MODEL_JSON = "model.json"
 FORMAT = "difffake-detector-1"
+REQUIRED_FILES = ("backbone.safetensors", "backbone.json", "density.npz")   # anomaly.model.DENSITY_FILE
 DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"   # the detector shipped in the wheel
 SHA256_HEX = frozenset("0123456789abcdef")
 PROBE_CROPS = 2          # a differential score needs two face frames
@@ -240,6 +241,4 @@ def check_identity(cal, path) -> None:
 
 def read_model_json(directory) -> dict:
     """model.json after checking every listed file is inside the folder, exists and matches its sha256."""
-    from .anomaly.model import DENSITY_FILE
-
-    return verify_folder(directory, FORMAT, ("backbone.safetensors", "backbone.json", DENSITY_FILE))
+    return verify_folder(directory, FORMAT, REQUIRED_FILES)
