@@ -39,6 +39,29 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# Threads difffake starts; one still alive after its test module is a leak: it keeps
+# decoding, scanning or serving while later tests fork DataLoader workers or the
+# interpreter shuts down, where native code (OpenCV, dlib, ONNX Runtime) can crash.
+OWN_THREADS = ("frame-reader", "difffake-scan-", "identity-writer", "identity-reader", "uvicorn-test")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_thread_outlives_its_module(request):
+    import threading
+    import time
+
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 5.0   # a stopping thread gets a moment to finish
+    while True:
+        left = [t for t in threading.enumerate()
+                if t not in before and t.is_alive() and t.name.startswith(OWN_THREADS)]
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not left, f"{request.module.__name__} left threads running: {sorted(t.name for t in left)}"
+
+
 @pytest.fixture(scope="session")
 def astronaut_rgb() -> np.ndarray:
     from skimage import data
