@@ -209,3 +209,47 @@ def test_scan_pairs_skip_a_faceless_middle_frame(tiny_detector, tiny_store):
     used = {int(v) for v in np.ravel(res.pairs)}
     assert used <= face_frames and blank not in used
     assert max(used) > blank   # pairs reach past the gap, so the mapping was exercised
+
+
+def test_each_thread_gets_its_own_face_detector(tiny_detector):
+    import threading
+
+    mine = tiny_detector.face_detector()
+    assert tiny_detector.face_detector() is mine   # made once per thread, not per call
+    theirs = []
+    t = threading.Thread(target=lambda: theirs.append(tiny_detector.face_detector()))
+    t.start()
+    t.join()
+    assert theirs[0] is not mine and type(theirs[0]) is type(mine)
+    assert tiny_detector.scanning_with(frames=4).face_detector() is mine   # a view shares this thread's
+
+
+CONCURRENT_SCANS = """
+import json, sys, threading
+from difffake.detector import Detector
+det = Detector.load(None, engine="onnx")
+videos = sys.argv[1:]
+serial = [det.scan(v).score for v in videos]
+found = {}
+def scan_all(k):
+    found[k] = [det.scan(v).score for v in videos * 2]
+threads = [threading.Thread(target=scan_all, args=(k,)) for k in range(2)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps({"serial": serial, "threads": [found[0], found[1]]}))
+"""
+
+
+def test_one_detector_scans_in_two_threads_at_once(synthetic_videos):
+    """Two threads scanning with one Detector (as serve's workers may) get the serial scores;
+    with one shared dlib detector this crashed the process (SIGSEGV)."""
+    import subprocess
+    import sys
+
+    videos = [str(p) for p in sorted(synthetic_videos.glob("*.mp4"))]
+    out = subprocess.run([sys.executable, "-c", CONCURRENT_SCANS, *videos], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert all(s is not None for s in got["serial"])
+    assert got["threads"] == [got["serial"] * 2] * 2

@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -72,7 +73,9 @@ class Detector:
         self.face_cfg = face_cfg or FaceConfig()
         self.calibrated_frames = self.face_cfg.num_frames   # kept when `scan --frames` changes face_cfg
         self.info = dict(info or {})
-        self._face_detector = None
+        # One face detector per thread: dlib's HOG and CNN detectors keep per-image state inside,
+        # and two threads running one of them at once crash the process (serve workers, callers' threads).
+        self._face_detectors = threading.local()
         self.batch_size = 32
         self.identity_calibration = None   # identity.json of the folder (difffake.identity)
 
@@ -219,10 +222,12 @@ class Detector:
         return self.scorer.scores(emb, probs, differential_score)
 
     def face_detector(self):
-        if self._face_detector is None:
+        """This thread's face detector (made on first use in each thread)."""
+        made = getattr(self._face_detectors, "detector", None)
+        if made is None:
             from .faces.pipeline import detector_for
-            self._face_detector = detector_for(self.face_cfg)
-        return self._face_detector
+            made = self._face_detectors.detector = detector_for(self.face_cfg)
+        return made
 
     def reference(self, paths):
         """A trusted reference (photos, videos, a folder of photos) for scan(reference=...): build once."""
