@@ -47,11 +47,13 @@ OWN_THREADS = ("frame-reader", "difffake-scan-", "identity-writer", "identity-re
 
 @pytest.fixture(scope="module", autouse=True)
 def _no_thread_outlives_its_module(request):
+    import gc
     import threading
     import time
 
     before = set(threading.enumerate())
     yield
+    gc.collect()   # what dead objects hold (a garbage detector's identity helper) ends with them
     deadline = time.monotonic() + 5.0   # a stopping thread gets a moment to finish
     while True:
         left = [t for t in threading.enumerate()

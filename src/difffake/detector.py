@@ -221,6 +221,13 @@ class Detector:
         """Every score of one video's face-frame embeddings: components and the fused score."""
         return self.scorer.scores(emb, probs, differential_score)
 
+    def close(self) -> None:
+        """End what scans started beside the detector: the identity helper process of reference
+        scans (also ended when the detector is garbage-collected, and at exit). Still usable after."""
+        pool = self.__dict__.pop("_identity_pool", None)
+        if pool is not None:
+            pool.close()
+
     def face_detector(self):
         """This thread's face detector (made on first use in each thread)."""
         made = getattr(self._face_detectors, "detector", None)

@@ -47,6 +47,13 @@ def astronaut_png(astronaut_face):
     return astronaut_face.meta["source"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _tiny_detector_closed_after(tiny_detector):
+    """Reference scans start the session detector's identity helper: end it with this module."""
+    yield
+    tiny_detector.close()
+
+
 @pytest.fixture(scope="module")
 def saved_detector(tiny_detector, tmp_path_factory):
     return tiny_detector.save(tmp_path_factory.mktemp("detector"))
@@ -267,3 +274,33 @@ def test_descriptors_begun_during_face_extraction_equal_the_plain_ones(tiny_dete
         int(np.isfinite(want).all(axis=1).sum())
     monkeypatch.setenv("DIFFFAKE_IDENTITY_PREFETCH", "0")
     assert prefetch_for(tiny_detector, reference) is None
+
+
+def test_identity_helper_ends_with_close_and_with_its_detector(tiny_detector, astronaut_png, monkeypatch):
+    """The helper process and its two threads live as long as their detector, not until exit."""
+    import gc
+    import threading
+
+    from difffake.detector import Detector
+    from difffake.identity.prefetch import descriptor_pool
+
+    monkeypatch.setattr("difffake.identity.prefetch.cores", lambda: 2)
+
+    def helper_threads():
+        return sorted(t.name for t in threading.enumerate() if t.name.startswith("identity-"))
+
+    tiny_detector.close()
+    assert helper_threads() == []
+    pool = descriptor_pool(tiny_detector)
+    process = pool._process._proc
+    assert helper_threads() == ["identity-reader", "identity-writer"] and process.poll() is None
+    tiny_detector.close()
+    assert helper_threads() == [] and process.poll() is not None
+    assert descriptor_pool(tiny_detector) is not pool   # usable again: a new helper
+    tiny_detector.close()
+
+    det = Detector(tiny_detector.backbone, tiny_detector.scorer, face_cfg=tiny_detector.face_cfg)
+    process = descriptor_pool(det)._process._proc
+    del det
+    gc.collect()
+    assert helper_threads() == [] and process.poll() is not None

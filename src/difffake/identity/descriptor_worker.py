@@ -123,14 +123,18 @@ class DescriptorProcess:
                 future.set_exception(RuntimeError("the identity helper process ended"))
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            self._outbox.put(None)
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        """End the worker and both threads (the writer waits on its queue even after the worker died)."""
+        self._outbox.put(None)
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._writer.join(timeout=5)
         self._reader.join(timeout=5)
+        for stream in (self._proc.stdin, self._proc.stdout):
+            if not stream.closed:
+                stream.close()
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ exactly those of `DlibIdentityEmbedder.embed_record`.
 """
 from __future__ import annotations
 
-import atexit
 import logging
 import os
+import weakref
 
 import numpy as np
 
@@ -41,7 +41,8 @@ class DescriptorPool:
 
         self.embedder = embedder
         self._process = DescriptorProcess(embedder.settings())   # loads the model while the reference is built
-        atexit.register(self.close)
+        # Ended with its detector (garbage-collected or Detector.close()), or at exit at the latest.
+        self._finalizer = weakref.finalize(self, self._process.close)
 
     def submit(self, crop, landmarks):
         return self._process.submit(crop, landmarks)
@@ -50,7 +51,7 @@ class DescriptorPool:
         return VideoPrefetch(self, num_frames)
 
     def close(self) -> None:
-        self._process.close()
+        self._finalizer()   # once: later calls do nothing
 
 
 class VideoPrefetch:
