@@ -36,7 +36,11 @@ def run(args) -> int:
         print(f"difffake faces: error: {args.store}: the store is empty", file=sys.stderr)
         return EXIT_USAGE
     sheet = contact_sheet([store.load(i) for i in ids], per_video=args.per_video, tile=args.tile)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    save_png(sheet, args.out)
+    try:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        save_png(sheet, args.out)
+    except OSError as exc:
+        print(f"difffake faces: error: {args.out}: could not write the PNG ({exc.strerror or exc})", file=sys.stderr)
+        return EXIT_USAGE
     print(f"wrote {args.out}: {len(ids)} videos x {args.per_video} frames ({sheet.shape[1]}x{sheet.shape[0]} px)")
     return EXIT_OK

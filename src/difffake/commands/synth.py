@@ -21,9 +21,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import cv2
     import numpy as np
 
+    from ..faces.contact_sheet import save_png
     from ..synthesis.dataset import load_face_items
     from ..synthesis.sheet import contact_sheet
     from . import open_store
@@ -40,9 +40,11 @@ def run(args) -> int:
         return EXIT_USAGE
     sheet = contact_sheet(items, rows_per_type=args.rows_per_type, seed=args.seed, size=args.tile)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-        print(f"difffake synth: error: {out}: could not write the PNG", file=sys.stderr)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_png(sheet, out)
+    except OSError as exc:
+        print(f"difffake synth: error: {out}: could not write the PNG ({exc.strerror or exc})", file=sys.stderr)
         return EXIT_USAGE
     print(f"wrote {out}: {len(items)} faces from {len(ids)} videos, "
           f"{sheet.shape[1]}x{sheet.shape[0]} px")

@@ -65,8 +65,11 @@ class ActorPool:
                 row = error_row(path, video_id, f"{path}: worker died on each of {attempts} attempts "
                                                 f"({type(exc).__name__})")
             except self.ray.exceptions.RayError as exc:   # the task itself raised: a bug, recorded
-                row = error_row(path, video_id, f"{path}: task failed ({type(exc).__name__}: "
-                                                f"{str(exc).splitlines()[0] if str(exc) else ''})")
+                # a RayTaskError's own first line is Ray's "ray::Class.run() (pid=..., ip=...)" header,
+                # in terminal colours: the reason is the task's exception (its `cause`)
+                cause = getattr(exc, "cause", None) or exc
+                first = str(cause).splitlines()[0] if str(cause) else ""
+                row = error_row(path, video_id, f"{path}: task failed ({type(cause).__name__}: {first})")
             row["attempts"] = attempts
             rows.append(row)
         return rows

@@ -80,5 +80,10 @@ def contact_sheet(records, per_video: int = 6, tile: int = 128) -> np.ndarray:
 
 
 def save_png(rgb: np.ndarray, path) -> None:
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"{path}: could not write PNG")
+    """A PNG at `path` whatever its extension (cv2.imwrite picks the format by it and raises
+    cv2.error on none it knows); OSError when it cannot be written there."""
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OSError(f"{path}: could not encode PNG")
+    with open(path, "wb") as fh:
+        fh.write(buf.tobytes())

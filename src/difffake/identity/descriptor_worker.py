@@ -77,6 +77,7 @@ class DescriptorProcess:
         self._proc = subprocess.Popen([sys.executable, "-P", "-m", __name__, json.dumps(settings)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._futures: dict[int, Future] = {}
+        self._ended = False   # the reader saw the helper end: nothing submitted after can be answered
         self._lock = threading.Lock()
         self._next = 0
         self._outbox: queue.Queue = queue.Queue()
@@ -89,6 +90,9 @@ class DescriptorProcess:
         crop = np.ascontiguousarray(crop, np.uint8)
         future: Future = Future()
         with self._lock:
+            if self._ended:
+                future.set_exception(RuntimeError("the identity helper process ended"))
+                return future
             req_id, self._next = self._next, self._next + 1
             self._futures[req_id] = future
         h, w = crop.shape[:2]
@@ -116,8 +120,8 @@ class DescriptorProcess:
                 future = self._futures.pop(_REPLY_ID.unpack(head)[0], None)
             if future is not None:
                 future.set_result(np.frombuffer(body, "<f4").astype(np.float32))
-        with self._lock:   # the worker ended: nothing pending may wait forever
-            pending, self._futures = list(self._futures.values()), {}
+        with self._lock:   # the worker ended: nothing pending (or submitted later) may wait forever
+            pending, self._futures, self._ended = list(self._futures.values()), {}, True
         for future in pending:
             if not future.done():
                 future.set_exception(RuntimeError("the identity helper process ended"))
