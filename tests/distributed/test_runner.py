@@ -5,6 +5,7 @@ raises, or kills its process."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -129,5 +130,9 @@ def test_work_goes_to_the_least_loaded_actor_with_bounded_work_in_flight(make_to
         first = pool.actors()[0]
     finally:
         pool.close()
-    with pytest.raises(ray.exceptions.RayActorError):   # close() killed the actors
-        ray.get(first.run.remote("a", "a"), timeout=WAIT)
+    # close() killed the actors; ray.kill is asynchronous, so a call right after may still be served
+    deadline = time.monotonic() + WAIT
+    with pytest.raises(ray.exceptions.RayActorError):
+        while time.monotonic() < deadline:
+            ray.get(first.run.remote("a", "a"), timeout=WAIT)
+            time.sleep(0.1)
