@@ -14,3 +14,21 @@ def run_difffake(*args, env_extra=None, timeout=300) -> subprocess.CompletedProc
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "difffake", *map(str, args)], capture_output=True,
                           text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def command_parser(module):
+    """The argparse parser a commands/ module builds, under its `difffake NAME` prog."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"difffake {module.NAME}")
+    module.add_arguments(parser)
+    return parser
+
+
+def parse_error(module, argv, capsys) -> tuple[int, str]:
+    """(exit code, last stderr line) of parsing argv that the module's parser refuses."""
+    import pytest
+
+    with pytest.raises(SystemExit) as exc:
+        command_parser(module).parse_args(argv)
+    return exc.value.code, capsys.readouterr().err.strip().splitlines()[-1]

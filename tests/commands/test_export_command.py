@@ -1,18 +1,16 @@
 """difffake.commands.export: its parser and the line it prints after writing backbone.onnx."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
+from cli_support import command_parser, parse_error
 
 from difffake.commands import export
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="difffake export")
-    export.add_arguments(p)
-    return p
+def _parser():
+    return command_parser(export)
 
 
 def test_parser_takes_a_folder_and_an_optional_opset():
@@ -29,10 +27,7 @@ def test_parser_takes_a_folder_and_an_optional_opset():
     ([], "the following arguments are required: detector"),
 ])
 def test_bad_arguments_exit_2_naming_them(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        _parser().parse_args(argv)
-    assert exc.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"difffake export: error: {message}"
+    assert parse_error(export, argv, capsys) == (2, f"difffake export: error: {message}")
 
 
 def test_run_on_a_folder_without_model_json_raises_the_users_mistake(tmp_path):

@@ -1,19 +1,16 @@
 """difffake.commands.faces: its parser, its refusals (one line, exit 2) and the line it prints."""
 from __future__ import annotations
 
-import argparse
-
 import cv2
 import pytest
+from cli_support import command_parser, parse_error
 
 from difffake.commands import faces
 from difffake.errors import EXIT_OK, EXIT_USAGE
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="difffake faces")
-    faces.add_arguments(p)
-    return p
+def _parser():
+    return command_parser(faces)
 
 
 def test_parser_defaults_and_help():
@@ -35,10 +32,7 @@ def test_parser_defaults_and_help():
     ([], "the following arguments are required: store"),
 ])
 def test_bad_arguments_exit_2_naming_them(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        _parser().parse_args(argv)
-    assert exc.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"difffake faces: error: {message}"
+    assert parse_error(faces, argv, capsys) == (2, f"difffake faces: error: {message}")
 
 
 def test_run_draws_the_chosen_ids_and_prints_the_sheet_size(tiny_store, tmp_path, capsys):

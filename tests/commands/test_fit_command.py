@@ -2,10 +2,10 @@
 flags become the AnomalyConfig of the fit. The fit itself: tests/workflows, tests/commands/test_exit_codes.py."""
 from __future__ import annotations
 
-import argparse
 import dataclasses
 
 import pytest
+from cli_support import command_parser, parse_error
 
 from difffake.anomaly.densities import density_names
 from difffake.commands import fit
@@ -14,10 +14,8 @@ from difffake.config import AnomalyConfig
 REQUIRED = ["--backbone", "B", "--store", "S", "--out", "D"]
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="difffake fit")
-    fit.add_arguments(p)
-    return p
+def _parser():
+    return command_parser(fit)
 
 
 def _args(*extra):
@@ -77,10 +75,7 @@ def test_density_choices_are_the_registered_densities(capsys):
     ([*REQUIRED, "--target-fpr", "5%"], "argument --target-fpr: invalid float value: '5%'"),
 ])
 def test_bad_arguments_exit_2_naming_them(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        _parser().parse_args(argv)
-    assert exc.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"difffake fit: error: {message}"
+    assert parse_error(fit, argv, capsys) == (2, f"difffake fit: error: {message}")
 
 
 @pytest.mark.parametrize("flag, value, choices", [

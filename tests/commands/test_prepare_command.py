@@ -3,21 +3,19 @@
 tests/workflows/test_prepare.py."""
 from __future__ import annotations
 
-import argparse
 import re
 
 import cv2
 import numpy as np
 import pytest
+from cli_support import command_parser, parse_error
 
 from difffake.commands import prepare
 from difffake.errors import EXIT_OK, EXIT_USAGE
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="difffake prepare")
-    prepare.add_arguments(p)
-    return p
+def _parser():
+    return command_parser(prepare)
 
 
 def test_parser_defaults():
@@ -46,10 +44,8 @@ def test_help_lists_exit_codes_and_the_ray_group():
      "'-clip.mp4' is read as an option, not a file name: use `difffake prepare -- -clip.mp4` or ./-clip.mp4"),
 ])
 def test_bad_arguments_exit_2_naming_them(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        _parser().parse_args(argv)
-    assert exc.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"difffake prepare: error: {message}")
+    code, line = parse_error(prepare, argv, capsys)
+    assert code == 2 and line.startswith(f"difffake prepare: error: {message}")
 
 
 @pytest.mark.parametrize("frames", ["0", "-3"])

@@ -2,19 +2,16 @@
 The sheet's layout and its seed: tests/commands/test_synthesis_cli.py."""
 from __future__ import annotations
 
-import argparse
-
 import cv2
 import pytest
+from cli_support import command_parser, parse_error
 
 from difffake.commands import synth
 from difffake.errors import EXIT_OK, EXIT_USAGE
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="difffake synth")
-    synth.add_arguments(p)
-    return p
+def _parser():
+    return command_parser(synth)
 
 
 def test_parser_defaults_and_help():
@@ -32,10 +29,7 @@ def test_parser_defaults_and_help():
     ([], "the following arguments are required: store"),
 ])
 def test_bad_arguments_exit_2_naming_them(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        _parser().parse_args(argv)
-    assert exc.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"difffake synth: error: {message}"
+    assert parse_error(synth, argv, capsys) == (2, f"difffake synth: error: {message}")
 
 
 def _run(store, out, *extra):

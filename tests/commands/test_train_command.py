@@ -3,22 +3,20 @@ run's own config.json with --resume), the resume command it prints, and its refu
 Training itself: tests/workflows/test_train_workflow.py."""
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import shlex
 
 import pytest
+from cli_support import command_parser, parse_error
 
 from difffake.commands import train
 from difffake.config import preset
 from difffake.errors import EXIT_USAGE
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="difffake train")
-    train.add_arguments(p)
-    return p
+def _parser():
+    return command_parser(train)
 
 
 def _args(*extra, out="RUN"):
@@ -48,10 +46,8 @@ def test_help_lists_exit_codes():
     (["--store", "S", "--out", "R", "--epochs", "2.5"], "argument --epochs: invalid int value: '2.5'"),
 ])
 def test_bad_arguments_exit_2_naming_them(argv, message, capsys):
-    with pytest.raises(SystemExit) as exc:
-        _parser().parse_args(argv)
-    assert exc.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(f"difffake train: error: {message}")
+    code, line = parse_error(train, argv, capsys)
+    assert code == 2 and line.startswith(f"difffake train: error: {message}")
 
 
 def test_no_overrides_give_the_preset(tmp_path):

@@ -5,16 +5,10 @@ import logging
 from pathlib import Path
 
 import pytest
+from dataset_layout_support import touch
 
 from difffake.datasets.celebdf import FOLDERS, TEST_LIST, read_celebdf, read_test_list
 from difffake.datasets.records import DatasetError
-
-
-def touch(root: Path, *relatives: str) -> None:
-    for relative in relatives:
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
 
 
 @pytest.fixture

@@ -6,17 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from dataset_layout_support import touch
 
 from difffake.datasets import KINDS, DatasetError, detect_layout, load_dataset
 
 FFPP_METHODS = {"Deepfakes", "FaceSwap", "NeuralTextures", "Face2Face"}
-
-
-def touch(root: Path, *relatives: str) -> None:
-    for relative in relatives:
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
 
 
 def by_id(records):

@@ -6,16 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from dataset_layout_support import touch
 
 from difffake.datasets.deeperforensics import REAL_PREFIX, SPLIT_DIR, read_deeperforensics
 from difffake.datasets.records import DatasetError
-
-
-def touch(root: Path, *relatives: str) -> None:
-    for relative in relatives:
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
 
 
 @pytest.fixture

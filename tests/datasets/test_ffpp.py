@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from dataset_layout_support import touch
 
 from difffake.datasets.ffpp import (
     ALL_METHODS,
@@ -17,13 +18,6 @@ from difffake.datasets.ffpp import (
     read_split_file,
 )
 from difffake.datasets.records import DatasetError
-
-
-def touch(root: Path, *relatives: str) -> None:
-    for relative in relatives:
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
 
 
 @pytest.fixture

@@ -2,19 +2,11 @@
 the method."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from dataset_layout_support import touch
 
 from difffake.datasets.folder import read_folder
 from difffake.datasets.records import DatasetError
-
-
-def touch(root: Path, *relatives: str) -> None:
-    for relative in relatives:
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
 
 
 def test_records_of_a_plain_folder(tmp_path):

@@ -2,19 +2,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
+from dataset_layout_support import touch
 
 from difffake.datasets.forgerynet import DEFAULT_LISTS, find_list, read_forgerynet
 from difffake.datasets.records import DatasetError
-
-
-def touch(root: Path, *relatives: str) -> None:
-    for relative in relatives:
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(b"")
 
 
 def rows(records):
