@@ -74,7 +74,7 @@ class Detector:
         self.calibrated_frames = self.face_cfg.num_frames   # kept when `scan --frames` changes face_cfg
         self.info = dict(info or {})
         # One face detector per thread: dlib's HOG and CNN detectors keep per-image state inside,
-        # and two threads running one of them at once crash the process (serve workers, callers' threads).
+        # and two threads running one at once get wrong boxes or crash (serve workers, callers' threads).
         self._face_detectors = threading.local()
         self.batch_size = 32
         self.identity_calibration = None   # identity.json of the folder (difffake.identity)
