@@ -25,10 +25,13 @@ def command_parser(module):
     return parser
 
 
-def parse_error(module, argv, capsys) -> tuple[int, str]:
-    """(exit code, last stderr line) of parsing argv that the module's parser refuses."""
+def parse_error(module_or_parser, argv, capsys) -> tuple[int, str]:
+    """(exit code, last stderr line) of parsing argv that the parser (a commands/ module's, or
+    the one given) refuses."""
     import pytest
 
+    parser = (command_parser(module_or_parser) if hasattr(module_or_parser, "add_arguments")
+              else module_or_parser)
     with pytest.raises(SystemExit) as exc:
-        command_parser(module).parse_args(argv)
+        parser.parse_args(argv)
     return exc.value.code, capsys.readouterr().err.strip().splitlines()[-1]

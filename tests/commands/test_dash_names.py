@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-import pytest
+from cli_support import parse_error
 
 from difffake.commands.dash_names import _dash_name, explain_dash_names
 
@@ -19,10 +19,9 @@ def _parser(command: str = "scan") -> argparse.ArgumentParser:
 
 
 def _error(parser, args, capsys) -> str:
-    with pytest.raises(SystemExit) as exc:
-        parser.parse_args(args)
-    assert exc.value.code == 2
-    return capsys.readouterr().err.strip().splitlines()[-1]
+    code, line = parse_error(parser, args, capsys)
+    assert code == 2
+    return line
 
 
 def test_a_dash_media_name_alone_is_named_with_both_fixes(capsys):

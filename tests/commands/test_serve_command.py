@@ -2,18 +2,15 @@
 port is opened (exit 2, one line). The server itself: tests/serve."""
 from __future__ import annotations
 
-import argparse
-
 import pytest
+from cli_support import command_parser
 
 from difffake.commands import serve
 from difffake.errors import EXIT_USAGE
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="difffake serve")
-    serve.add_arguments(p)
-    return p
+def _parser():
+    return command_parser(serve)
 
 
 def test_defaults_are_the_safe_ones():

@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from serve_support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cluster_pids(temp_dir: str) -> list[int]:
@@ -55,7 +49,7 @@ def ray_cluster():
 
     ray = pytest.importorskip("ray", reason='needs Ray: pip install "difffake[ray]"')
     ray_bin = Path(sys.executable).with_name("ray")
-    port = _free_port()
+    port = free_port()
     temp_dir = tempfile.mkdtemp(prefix="rayt", dir="/tmp")   # short: Ray's socket paths must fit 107 bytes
     # Ray 2.5x turns on token auth by default; a loopback test cluster does without
     os.environ["RAY_AUTH_MODE"] = "disabled"
