@@ -12,7 +12,7 @@ import os
 import sys
 
 QUIET = False   # set by `difffake -q`
-LINE_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}, {rate_fmt}]"
+LINE_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
 
 
 def piped_interval() -> float:

@@ -265,3 +265,36 @@ def test_training_learns_the_stand_in_task(tmp_path):
     rows = csv.DictReader((tmp_path / "r" / "metrics.csv").read_text().splitlines())
     losses = [float(r["train_loss"]) for r in rows]
     assert losses[1] < losses[0] and losses[1] < 0.45, losses
+
+
+def test_init_from_a_backbone_trained_at_another_input_size(tmp_path):
+    first = tmp_path / "at32"
+    run(tiny_cfg("cpu", epochs=1, use_sam=False), first)
+    start = Backbone.load(first).state_dict()
+    cfg = tiny_cfg("cpu", epochs=1, use_sam=False, lr=0.0)
+    cfg = dataclasses.replace(cfg, backbone=dataclasses.replace(cfg.backbone, input_size=48))
+    out = tmp_path / "at48"
+    train(cfg, items(4), items(2, prefix="val"), out, device="cpu", init=first,
+          dataset_factory=StandInPairs, collate_fn=collate)
+    tuned = Backbone.load(out)
+    assert tuned.cfg.input_size == 48
+    # lr 0: the fine-tune's weights are the 32 px backbone's own (BatchNorm statistics move in train mode)
+    for k, v in start.items():
+        if "running" not in k and "num_batches" not in k:
+            torch.testing.assert_close(tuned.state_dict()[k], v, msg=k)
+
+    other = dataclasses.replace(cfg, backbone=dataclasses.replace(cfg.backbone, mean=(0.0, 0.0, 0.0)))
+    with pytest.raises(SettingsMismatch, match="with its own normalisation"):
+        train(other, items(4), items(2, prefix="val"), tmp_path / "other", device="cpu", init=first,
+              dataset_factory=StandInPairs, collate_fn=collate)
+
+
+def test_piped_training_progress_is_not_a_line_per_step(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DIFFFAKE_PROGRESS_SECONDS", "3600")
+    cfg = tiny_cfg("cpu", epochs=1, use_sam=False)
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, steps_per_epoch=6, save_every_steps=100))
+    run(cfg, tmp_path / "run")
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("epoch 1/1")]
+    # the start and the close, not one per step (set_postfix redraws would add 6)
+    assert 1 <= len(lines) <= 3, lines
+    assert "loss=" in lines[-1], "the piped line carries the running loss"

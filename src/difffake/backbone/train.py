@@ -309,7 +309,8 @@ def train(cfg: Config, items_train, items_val, out_dir, *, device: str = "auto",
             loss_sum += loss.item() * n
             correct += int((logits.argmax(1) == labels).sum())
             seen += n
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", auc=f"{last_auc:.3f}", lr=f"{lr:.2e}")
+            # refresh=False: a redraw per step would be a log line per step when piped
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", auc=f"{last_auc:.3f}", lr=f"{lr:.2e}", refresh=False)
             if state["step"] % tc.save_every_steps == 0:
                 if bar.disable:   # no TTY (nohup, CI): a log line instead of the bar
                     log.info("step %d/%d loss %.4f lr %.2e %.1f img/s", state["step"], total,
@@ -347,12 +348,17 @@ def _sums(epoch, loss_sum, correct, seen, t0) -> dict:
 
 
 def _load_init(model, directory) -> None:
-    """Encoder + head of a saved backbone; its architecture and input convention must match."""
+    """Encoder + head of a saved backbone; its architecture and normalisation must match.
+    The input size may differ: the network is fully convolutional up to a global pool, so
+    a 160 px backbone is a sound start for a 224 px fine-tune (same weights, more pixels)."""
     start = Backbone.load(directory)
-    if (start.cfg.name, start.cfg.input_size, tuple(start.cfg.mean), tuple(start.cfg.std)) != (
-            model.cfg.name, model.cfg.input_size, tuple(model.cfg.mean), tuple(model.cfg.std)):
-        raise SettingsMismatch(f"{directory}: --init backbone is {start.cfg.name} @ {start.cfg.input_size} px "
-                               f"with its own normalisation; this run is {model.cfg.name} @ {model.cfg.input_size}")
+    if (start.cfg.name, tuple(start.cfg.mean), tuple(start.cfg.std)) != (
+            model.cfg.name, tuple(model.cfg.mean), tuple(model.cfg.std)):
+        raise SettingsMismatch(f"{directory}: --init backbone is {start.cfg.name} with its own normalisation; "
+                               f"this run is {model.cfg.name}")
+    if start.cfg.input_size != model.cfg.input_size:
+        log.info("fine-tuning %s (trained at %d px) at %d px", directory, start.cfg.input_size,
+                 model.cfg.input_size)
     model.load_state_dict(start.state_dict())
 
 

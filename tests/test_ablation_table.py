@@ -1,0 +1,45 @@
+"""benchmarks/ablation.py keeps the rows of detectors it does not re-score (--keep-rows)."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ablation():
+    spec = importlib.util.spec_from_file_location("ablation", ROOT / "benchmarks" / "ablation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+EARLIER = """# title
+
+| detector | score | a | b | c | d | e |
+|---|---|---|---|---|---|---|
+| old | fused (verdict) | 0.80 / 0.94 | x | x | x | x |
+| old | differential | 0.47 / 0.42 | x | x | x | x |
+| built-in | fused (verdict) | 0.84 / 0.95 | x | x | x | x |
+
+`python benchmarks/ablation.py --detector old=a --detector built-in=b`
+"""
+
+
+def test_rows_of_detectors_not_scored_again_are_kept_with_their_command(ablation, tmp_path):
+    path = tmp_path / "t.md"
+    path.write_text(EARLIER)
+    lines, commands = ablation.kept_rows(path, {"built-in"})
+    assert lines == ["| old | fused (verdict) | 0.80 / 0.94 | x | x | x | x |",
+                     "| old | differential | 0.47 / 0.42 | x | x | x | x |"]
+    assert commands == ["`python benchmarks/ablation.py --detector old=a --detector built-in=b`"]
+    table = ablation.table([], lines)
+    assert table.splitlines()[2:] == lines
+
+
+def test_a_file_without_a_command_line_is_refused(ablation, tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("| old | fused | 1 |\n")
+    with pytest.raises(SystemExit, match="notes.md: no ablation.py command line"):
+        ablation.kept_rows(path, set())
