@@ -39,18 +39,24 @@ def test_default_detector_scans_offline(synthetic_videos, monkeypatch):
     assert 0 < res.p_value_real <= 1
 
 
-def test_default_detector_on_dev_pair(shared_data):
-    """One frame-aligned DeepFaceLive twin pair from dev (evaluation only): the swapped face
-    scores as more fake than its real twin, on the verdict's score and on the classifier's."""
+def test_default_detector_on_dev_twins(shared_data):
+    """The 25 frame-aligned DeepFaceLive twins of dev (evaluation only): the swapped face scores
+    above its own real twin more often than the twin floor's top (0.60, FINDINGS.md), on the
+    verdict's score and on the classifier's; README and dev_accuracy.md say 72 % and 68 %."""
     det = difffake.Detector.load()
-    real = det.scan(shared_data / "dev" / "real" / "dfl_Keanu_Reeves_0.mp4")
-    fake = det.scan(shared_data / "dev" / "fake" / "dfl_Keanu_Reeves_0.mp4")
-    assert real.status == fake.status == "ok"
-    assert real.n_faces >= 30 and fake.n_faces >= 30
-    assert fake.score > real.score
-    assert fake.classifier_score > real.classifier_score
-    for res in (real, fake):
-        assert res.verdict == ("fake" if res.score >= res.threshold else "real")
+    names = sorted(p.name for p in (shared_data / "dev" / "fake").glob("dfl_*.mp4"))
+    assert len(names) == 25
+    above, classifier_above = 0, 0
+    for name in names:
+        real = det.scan(shared_data / "dev" / "real" / name)
+        fake = det.scan(shared_data / "dev" / "fake" / name)
+        assert real.status == fake.status == "ok", name
+        for res in (real, fake):
+            assert res.verdict == ("fake" if res.score >= res.threshold else "real")
+        above += fake.score > real.score
+        classifier_above += fake.classifier_score > real.classifier_score
+    assert above / len(names) > 0.60, f"fused: fake above its twin in {above} of {len(names)}"
+    assert classifier_above / len(names) > 0.60, f"classifier: {classifier_above} of {len(names)}"
 
 
 # --- the shipped detector on skimage's astronaut (a moving-window video) and its pseudo-fake twin ---
