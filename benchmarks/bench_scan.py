@@ -2,7 +2,7 @@
 
 Three configurations in the same run, on the same videos:
 - difffake default on ONNX Runtime and on torch: the shipped detector (32
-  frames, Lite0 @ 160, faces searched near the previous face first), each
+  frames, Lite0 at the detector's input size, faces searched near the previous face first), each
   frame embedded once (embedding + P(fake) in one pass), pairs formed from the
   embeddings;
 - paper: 40 frames, the paper's "largest face" policy (every frame searched
@@ -102,7 +102,7 @@ def main() -> None:
     face_cfg = dets["onnx"].face_cfg
     paper_faces = FaceConfig(num_frames=40, policy="largest")
     tracked, whole = detector_for(face_cfg), detector_for(paper_faces)
-    default = "difffake default (32 frames, Lite0 @ 160, each frame embedded once)"
+    default = f"difffake default (32 frames, Lite0 @ {dets['onnx'].backbone.input_size}, each frame embedded once)"
     paper = "paper (40 frames, largest face, B4 @ 224, each frame embedded per pair)"
     configs = {
         f"{default}, ONNX Runtime": (face_cfg, tracked, embed_with(dets["onnx"]), dets["onnx"].anomaly),
