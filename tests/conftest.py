@@ -39,6 +39,27 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def dev_twin_scans(shared_data) -> dict:
+    """The shipped detector's scans of every DeepFaceLive twin of dev (evaluation only), on both
+    engines from the same faces: {name: {"real" | "fake": {"onnx" | "torch": ScanResult}}}.
+    Shared because scanning the 50 videos is the slowest part of the tests that need them."""
+    from difffake.detector import Detector
+    from difffake.faces.pipeline import extract_faces
+
+    det = {e: Detector.load(engine=e) for e in ("onnx", "torch")}
+    face_detector = det["onnx"].face_detector()
+    scans = {}
+    for name in sorted(p.name for p in (shared_data / "dev" / "fake").glob("dfl_*.mp4")):
+        for sub in ("real", "fake"):
+            path = shared_data / "dev" / sub / name
+            record = extract_faces(path, det["onnx"].face_cfg, face_detector)
+            scans.setdefault(name, {})[sub] = {e: d.scan(path, record=record) for e, d in det.items()}
+    for d in det.values():
+        d.close()
+    return scans
+
+
 # Threads difffake starts; one still alive after its test module is a leak: it keeps
 # decoding, scanning or serving while later tests fork DataLoader workers or the
 # interpreter shuts down, where native code (OpenCV, dlib, ONNX Runtime) can crash.

@@ -178,20 +178,13 @@ def test_export_command_writes_and_reports(tiny_detector, tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-def test_default_detector_verdicts_agree_between_engines_on_dev_twins(shared_data, default_engines):
+def test_default_detector_verdicts_agree_between_engines_on_dev_twins(dev_twin_scans):
     """Every DeepFaceLive twin of dev (evaluation only, nothing is fitted here): same faces, both engines."""
-    det = {e: Detector.load(engine=e) for e in ("onnx", "torch")}
-    twins = sorted(p.name for p in (shared_data / "dev" / "fake").glob("dfl_*.mp4"))
-    assert len(twins) >= 20
-    face_detector = det["onnx"].face_detector()
-    from difffake.faces.pipeline import extract_faces
-
+    assert len(dev_twin_scans) >= 20
     worst = 0.0
-    for name in twins:
-        for sub in ("real", "fake"):
-            path = shared_data / "dev" / sub / name
-            record = extract_faces(path, det["onnx"].face_cfg, face_detector)
-            res = {e: d.scan(path, record=record) for e, d in det.items()}
+    for name, pair in dev_twin_scans.items():
+        for sub, res in pair.items():
+            path = f"{sub}/{name}"
             assert res["onnx"].status == res["torch"].status, path
             if res["onnx"].status != "ok":
                 continue
