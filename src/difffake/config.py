@@ -73,6 +73,10 @@ class SynthConfig:
     color_gain: float = 0.08
     color_log_gamma: float = 0.3
     p_overlay: float = 0.15
+    # Share of pseudo-fakes whose source is another video's face (synthesis/donor.py); 0 = the
+    # paper's self-blends only. Donor: the nearest landmark shape among `donor_candidates` draws.
+    p_other_identity: float = 0.0
+    donor_candidates: int = 64
 
 
 @dataclass

@@ -44,6 +44,8 @@ def test_help_lists_exit_codes():
     (["--store", "S", "--out", "R", "--preset", "fast"], "argument --preset: invalid choice: 'fast'"),
     (["--store", "S", "--out", "R", "--lr", "1e-3x"], "argument --lr: invalid float value: '1e-3x'"),
     (["--store", "S", "--out", "R", "--epochs", "2.5"], "argument --epochs: invalid int value: '2.5'"),
+    (["--store", "S", "--out", "R", "--other-identity", "1.5"], "argument --other-identity: 1.5 is not a share"),
+    (["--store", "S", "--out", "R", "--other-identity", "half"], "argument --other-identity: invalid share value"),
 ])
 def test_bad_arguments_exit_2_naming_them(argv, message, capsys):
     code, line = parse_error(train, argv, capsys)
@@ -59,13 +61,14 @@ def test_every_override_lands_in_its_field_and_nothing_else_moves(tmp_path):
     cfg = train.build_config(_args(
         "--epochs", "3", "--batch-size", "8", "--lr", "0.01", "--val-fraction", "0.3", "--workers", "2",
         "--seed", "7", "--val-fraction-photos", "0.1", "--steps-per-epoch", "0", "--no-sam",
-        "--input-size", "96", "--pretrained", "none", "--domain-aug", "0.25", out=tmp_path / "run"))
+        "--input-size", "96", "--pretrained", "none", "--domain-aug", "0.25", "--other-identity", "0.5",
+        out=tmp_path / "run"))
     base = preset("cpu")
     assert cfg.train == dataclasses.replace(base.train, epochs=3, batch_size=8, lr=0.01, val_fraction=0.3,
                                             num_workers=2, seed=7, val_fraction_photos=0.1,
                                             steps_per_epoch=None, use_sam=False)
     assert cfg.backbone == dataclasses.replace(base.backbone, input_size=96, pretrained="none")
-    assert cfg.synth == dataclasses.replace(base.synth, p_domain=0.25)
+    assert cfg.synth == dataclasses.replace(base.synth, p_domain=0.25, p_other_identity=0.5)
     assert (cfg.faces, cfg.anomaly, cfg.preset) == (base.faces, base.anomaly, "cpu")
     assert train.build_config(_args("--steps-per-epoch", "40", out=tmp_path)).train.steps_per_epoch == 40
 

@@ -4,6 +4,7 @@ The work is difffake.workflows.train; this module maps the flags onto a Config, 
 the summary or the resume command, and picks the exit code."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import shlex
@@ -14,6 +15,14 @@ from ..errors import EXIT_OK, EXIT_USAGE
 
 NAME = "train"
 HELP = "train the backbone (real vs pseudo-fake) on face stores; writes a run folder"
+
+
+def share(text: str) -> float:
+    """argparse type: a probability in [0, 1] (argparse turns the error into exit 2 with the flag's name)."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share in [0, 1]")
+    return value
 
 
 def add_arguments(p) -> None:
@@ -43,6 +52,9 @@ def add_arguments(p) -> None:
     p.add_argument("--domain-aug", type=float, metavar="P",
                    help="probability of the shared capture degradation of a real and its fake "
                         "(down/up-scaling, JPEG, colour cast, overlay; cpu preset 0.8, paper 0)")
+    p.add_argument("--other-identity", type=share, metavar="P",
+                   help="share of pseudo-fakes blended from another video's face (aligned by landmarks, "
+                        "colour-matched) instead of the face itself; default 0, the paper's self-blends")
     p.add_argument("--workers", type=int,
                    help="DataLoader workers (default: the preset's, at most the available cores minus one)")
     p.add_argument("--split", metavar="SPLIT_JSON",
@@ -83,7 +95,12 @@ def build_config(args):
         bb["input_size"] = args.input_size
     if args.pretrained is not None:
         bb["pretrained"] = args.pretrained
-    synth = cfg.synth if args.domain_aug is None else dataclasses.replace(cfg.synth, p_domain=args.domain_aug)
+    sy = {}
+    if args.domain_aug is not None:
+        sy["p_domain"] = args.domain_aug
+    if args.other_identity is not None:
+        sy["p_other_identity"] = args.other_identity
+    synth = dataclasses.replace(cfg.synth, **sy)
     return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **tr),
                                backbone=dataclasses.replace(cfg.backbone, **bb), synth=synth)
 

@@ -104,8 +104,11 @@ class PseudoFakeGenerator:
         return cv2.resize(soft, (w, h), interpolation=cv2.INTER_LINEAR), _support_box(soft, (h, w))
 
     def gen(self, crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator,
-            mask_type: str | None = None) -> SynthSample:
-        """One (real, fake) pair from an RGB uint8 crop and its (68, 2) landmarks."""
+            mask_type: str | None = None, source: np.ndarray | None = None) -> SynthSample:
+        """One (real, fake) pair from an RGB uint8 crop and its (68, 2) landmarks.
+
+        `source`: another face already aligned onto this crop (synthesis.donor), blended in
+        instead of the crop itself; None is the self-blend."""
         cfg = self.cfg
         crop = np.ascontiguousarray(crop)
         landmarks = np.asarray(landmarks, np.float32)
@@ -119,9 +122,11 @@ class PseudoFakeGenerator:
             raise ValueError(f"unknown mask type {mask_type!r}; choose one of {MASK_TYPES}")
         h, w = crop.shape[:2]
 
-        source, target = crop, crop
+        if source is not None and source.shape != crop.shape:
+            raise ValueError(f"the blend source {source.shape} must have the crop's shape {crop.shape}")
+        source, target = (crop if source is None else source), crop
         if rng.random() < 0.5:
-            source = jitter(crop, rng, cfg)
+            source = jitter(source, rng, cfg)
         else:
             target = jitter(crop, rng, cfg)
         matrix = random_affine(crop.shape, rng, cfg)

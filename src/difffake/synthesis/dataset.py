@@ -22,6 +22,7 @@ from ..config import SynthConfig
 from ..faces.preprocess import to_tensor, view_matrix, warp_view
 from .blend import PseudoFakeGenerator
 from .domain import degrade_pair
+from .donor import DonorIndex, donor_source
 from .masks import MASK_TYPES
 
 
@@ -55,6 +56,8 @@ class PseudoFakeDataset(Dataset):
         self.cfg = cfg or SynthConfig()
         self.augment = augment
         self.generator = PseudoFakeGenerator(self.cfg)
+        self.donors = (DonorIndex([it.landmarks for it in self.items], [it.video_id for it in self.items],
+                                  self.cfg.donor_candidates) if self.cfg.p_other_identity > 0 else None)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -71,8 +74,22 @@ class PseudoFakeDataset(Dataset):
         """(SynthSample at crop size, 2x3 view matrix) for item `index` (for figures and tests)."""
         item = self.items[index]
         rng = self.rng_for(index)
-        s = self.generator.gen(item.crop, item.landmarks, rng)
+        s = self.generator.gen(item.crop, item.landmarks, rng, source=self.donor_source(index))
         return s, view_matrix(item.crop.shape, self.size, rng if self.augment else None, self.cfg)
+
+    def donor_source(self, index: int) -> np.ndarray | None:
+        """Another video's face aligned onto item `index` (with p_other_identity), else None.
+        Its own random stream, so the self-blend draws of every item stay as they were."""
+        if self.donors is None:
+            return None
+        rng = self.rng_for(index, stream=2)
+        if rng.random() >= self.cfg.p_other_identity:
+            return None
+        j = self.donors.pick(index, rng)
+        if j is None:
+            return None
+        item, donor = self.items[index], self.items[j]
+        return donor_source(donor.crop, donor.landmarks, item.crop, item.landmarks)
 
     def __getitem__(self, index: int) -> dict:
         s, m = self.sample(index)
