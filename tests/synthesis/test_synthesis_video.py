@@ -6,6 +6,7 @@ import pytest
 
 from difffake.config import SynthConfig
 from difffake.synthesis.domain import apply_ops, degrade_pair, draw_degradation
+from difffake.synthesis.donor import donor_video_sources
 from difffake.synthesis.video import degraded_record, pseudo_fake_record
 
 ON = SynthConfig(p_domain=1.0, p_resample=1.0, p_jpeg=1.0, p_color=1.0, p_overlay=1.0)
@@ -51,6 +52,25 @@ def test_pseudo_fake_video_keeps_one_look_and_only_the_blend_differs(tiny_store)
     assert auto.meta["pseudo_fake"]["mask_type"] == pseudo_fake_record(rec, seed=3).meta["pseudo_fake"]["mask_type"]
     with pytest.raises(ValueError, match="unknown mask type"):
         pseudo_fake_record(rec, mask_type="nose")
+
+
+def test_donor_twin_blends_the_donor_face_and_keeps_the_real_outside(tiny_store):
+    target, donor = (tiny_store.load(v) for v in sorted(tiny_store.ids())[:2])
+    own = pseudo_fake_record(target, seed=3, mask_type="hull")
+    swap = pseudo_fake_record(target, seed=3, mask_type="hull", donor=donor)
+    assert own.meta["pseudo_fake"]["donor"] is None and swap.meta["pseudo_fake"]["donor"] == donor.video_id
+    again = pseudo_fake_record(target, seed=3, mask_type="hull", donor=donor)
+    sources = donor_video_sources(target, donor)
+    assert sorted(sources) == target.face_positions().tolist()
+    for i in target.face_positions():
+        assert np.array_equal(swap.crops[i], again.crops[i])                     # seeded
+        diff = np.abs(swap.crops[i].astype(int) - target.crops[i]).sum(axis=2)
+        assert diff[0, 0] == 0 and diff[-1, -1] == 0                             # outside: the real's pixels
+        assert np.abs(swap.crops[i].astype(int) - own.crops[i]).mean() > 0.5     # another source inside
+    faceless = dataclasses.replace(donor, has_face=np.zeros_like(donor.has_face))
+    plain = pseudo_fake_record(target, seed=3, mask_type="hull", donor=faceless)   # nothing to take: a self-blend
+    assert plain.meta["pseudo_fake"]["donor"] is None
+    assert all(np.array_equal(a, b) for a, b in zip(plain.crops, own.crops) if a is not None)
 
 
 def test_real_and_twin_are_recaptured_alike(tiny_store):

@@ -37,14 +37,17 @@ class FusedFit:
     oof_fake: dict                         # name -> (n_real,) scores of each real's pseudo-fake twin
     folds: np.ndarray
 
-    def validation(self) -> dict:
-        """{name: {auc, twin_share, n}} on the pseudo-fake videos vs the real pool (out-of-fold)."""
+    def validation(self, keep=None) -> dict:
+        """{name: {auc, twin_share, n}} on the pseudo-fake videos vs the real pool (out-of-fold);
+        `keep`: a boolean mask of the entries to count (e.g. one kind of twin), default all."""
         from sklearn.metrics import roc_auc_score as roc_auc
 
         out = {}
         for name, real in self.oof_real.items():
             fake = self.oof_fake[name]
             ok = np.isfinite(real) & np.isfinite(fake)
+            if keep is not None:
+                ok &= np.asarray(keep, bool)
             if ok.sum() < 2:
                 continue
             y = np.r_[np.zeros(ok.sum()), np.ones(ok.sum())]

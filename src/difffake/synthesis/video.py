@@ -7,7 +7,9 @@ look for the whole clip and flickers a little from frame to frame, so:
   same seed, hence the same mask type, source jitter, affine shift, blend
   ratio, blurs and elastic field; only the landmarks (the mask follows the
   face) change between frames;
-- a small per-frame flicker of the blend strength (multiplier ~ N(1, sd)).
+- a small per-frame flicker of the blend strength (multiplier ~ N(1, sd));
+- optionally another video's face as the source (one donor per clip, its
+  frame nearest in pose per target frame), as an identity swap would be.
 The output is a FaceRecord with the same frames, boxes and landmarks as the
 real one, so it goes through the same store, embedder and scorer.
 """
@@ -20,6 +22,7 @@ import numpy as np
 from ..config import SynthConfig
 from ..faces.store import FaceRecord
 from .blend import PseudoFakeGenerator
+from .donor import donor_video_sources
 from .masks import MASK_TYPES, choose_mask_type
 
 PSEUDO_PREFIX = "pseudo/"
@@ -33,9 +36,12 @@ def video_seed(video_id: str, seed: int) -> list[int]:
 
 
 def pseudo_fake_record(record: FaceRecord, seed: int = 0, cfg: SynthConfig | None = None,
-                       flicker: float = 0.05, mask_type: str | None = None) -> FaceRecord:
-    """The pseudo-fake twin of a real FaceRecord (id prefixed with 'pseudo/')."""
+                       flicker: float = 0.05, mask_type: str | None = None,
+                       donor: FaceRecord | None = None) -> FaceRecord:
+    """The pseudo-fake twin of a real FaceRecord (id prefixed with 'pseudo/'). With `donor` (another
+    video's record) the blend source is the donor's face (synthesis.donor), not the frame itself."""
     cfg = cfg or SynthConfig()
+    sources = donor_video_sources(record, donor) if donor is not None else {}
     generator = PseudoFakeGenerator(cfg)
     key = video_seed(record.video_id, seed)
     if mask_type is None:
@@ -45,7 +51,8 @@ def pseudo_fake_record(record: FaceRecord, seed: int = 0, cfg: SynthConfig | Non
     flick = np.random.default_rng(key + [2])
     crops = list(record.crops)
     for i in record.face_positions():
-        sample = generator.gen(record.crops[i], record.landmarks[i], np.random.default_rng(key), mask_type)
+        sample = generator.gen(record.crops[i], record.landmarks[i], np.random.default_rng(key), mask_type,
+                               source=sources.get(int(i)))
         gain = max(0.0, 1.0 + flicker * flick.standard_normal())
         # Only the blend differs from the real frame: outside the mask the pixels are the
         # real twin's own (a jittered target would otherwise tint the whole frame).
@@ -53,7 +60,8 @@ def pseudo_fake_record(record: FaceRecord, seed: int = 0, cfg: SynthConfig | Non
         fake = record.crops[i].astype(np.float32) + gain * blend
         crops[i] = np.clip(np.rint(fake), 0, 255).astype(np.uint8)
     meta = {**record.meta, "pseudo_fake": {"of": record.video_id, "seed": int(seed),
-                                           "mask_type": mask_type, "flicker": float(flicker)}}
+                                           "mask_type": mask_type, "flicker": float(flicker),
+                                           "donor": donor.video_id if sources else None}}
     return FaceRecord(video_id=PSEUDO_PREFIX + record.video_id, frame_indices=record.frame_indices,
                       has_face=record.has_face, boxes=record.boxes, landmarks=record.landmarks,
                       scores=record.scores, crops=crops, frame_size=record.frame_size, meta=meta)

@@ -58,6 +58,7 @@ class FitRequest:
     basis: str | None = None                     # "fused" | "differential" | "classifier"
     degraded: bool = True                        # re-captured copies of each real and its twin
     pseudo_seed: int = 0
+    other_identity_twins: float = 0.0            # share of twins made from another person's face
     allow_small_calibration: bool = False
     note: str = ""
     cache: str | Path | None = None              # embedding cache folder (default: <store>/embeddings)
@@ -151,6 +152,11 @@ def fit_detector(req: FitRequest, say: Say | None = None) -> FitResult:
     for name, v in (validation or {}).items():
         say(f"pseudo-fake videos vs real pool (out-of-fold): {name:16s} AUC {v['auc']:.3f}  "
             f"twin share {v['twin_share']:.2f}  ({v['n']} pairs)")
+    for kind, table in fit_info.get("pseudo_fake_validation_by_kind", {}).items():
+        v = table.get("fused") or table.get("differential") or {}
+        if v:
+            say(f"  {kind} twins only: {'fused' if 'fused' in table else 'differential'} AUC "
+                f"{v['auc']:.3f}  twin share {v['twin_share']:.2f}  ({v['n']} pairs)")
     say(f"verdict basis: {det.basis}")
     say(f"detector written to {req.out}")
     from ..detector import MODEL_JSON

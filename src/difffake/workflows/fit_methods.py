@@ -81,9 +81,9 @@ def fit_crossfit(cfg, pool: dict, embed, k: int, by: str, say):
 def fit_fused(cfg, pool: dict, embed, backbone, req, say):
     """Crossfit of densities + fusion on the pool and its pseudo-fake twins (anomaly.fused_fit)."""
     from ..anomaly.fused_fit import fit_fused as fit_fused_scores
-    from ..anomaly.pseudo_pool import pseudo_twins
+    from ..anomaly.pseudo_pool import choose_donors, pseudo_twins
     from ..anomaly.source_fpr import fpr_by_group
-    from ..splits import assign_folds
+    from ..splits import as_groups, assign_folds
 
     ids = sorted(pool)
     try:
@@ -92,15 +92,23 @@ def fit_fused(cfg, pool: dict, embed, backbone, req, say):
         raise UsageError(f"{exc}; add real videos, use --split-by video, or --no-fusion") from exc
     emb = embed()
     step = max(1, len(ids) // 10)
-    twins = pseudo_twins(backbone, pool, emb, seed=req.pseudo_seed, degraded=req.degraded,
+    donors = choose_donors(ids, dict(zip(ids, as_groups(req.split_by).keys(ids))), fold_of,
+                           req.other_identity_twins, seed=req.pseudo_seed)
+    twins = pseudo_twins(backbone, pool, emb, seed=req.pseudo_seed, degraded=req.degraded, donors=donors,
                          progress=lambda d, t: (d % step == 0 or d == t) and say(f"pseudo-fake twins {d}/{t}"))
     pool_ids, ids = ids, twins.keys    # entries: pool videos and, by default, their re-captured copies
     ff = fit_fused_scores(cfg, twins.real_embs, twins.real_probs, twins.fake_embs, twins.fake_probs,
                           [fold_of[v] for v in twins.base_keys], ids=ids, say=say)
     n_folds = max(fold_of.values()) + 1
     validation = ff.validation()
-    oof = {name: {v: (float(x) if np.isfinite(x) else None) for v, x in zip(ids, scores)}
-           for name, scores in ff.oof_real.items()}
+    other = np.array([d is not None for d in twins.donors])
+    by_kind = ({"self-blend": ff.validation(~other), "other identity": ff.validation(other)}
+               if other.any() else {})
+    def by_entry(table):
+        return {name: {v: (float(x) if np.isfinite(x) else None) for v, x in zip(ids, scores)}
+                for name, scores in table.items()}
+
+    oof = by_entry(ff.oof_real)
     info = {"calibration_method": "crossfit", "folds": n_folds,
             "split_rule": f"crossfit: {n_folds} folds of whole {_split_rule(req.split_by)}, seed {cfg.seed}; "
                           f"densities and fusion of each fold fitted on the other folds' reals and their "
@@ -108,13 +116,21 @@ def fit_fused(cfg, pool: dict, embed, backbone, req, say):
             "fit_ids": pool_ids, "cal_ids": ids, "fit_entries": ids, "fold_of": fold_of,
             "oof_scores": oof["differential"],
             "oof_component_scores": oof,
+            # The twins' out-of-fold scores too: another fusion rule or score can be judged
+            # on the same pseudo-fake videos from model.json alone, without a refit.
+            "oof_pseudo_fake_scores": by_entry(ff.oof_fake),
             "cal_unscored": sorted(v for v, s in oof["differential"].items() if s is None),
             "pseudo_fake_validation": validation,
+            "pseudo_fake_validation_by_kind": by_kind,
             "pseudo_fake_recipe": {"seed": req.pseudo_seed, "degraded_copies": req.degraded,
+                                   "other_identity_share": req.other_identity_twins,
                                    "mask_types": dict(zip(ids, twins.mask_types)),
+                                   "donors": {v: d for v, d in zip(ids, twins.donors) if d is not None},
                                    "rule": "one pseudo-fake twin per pool video (synthesis.video); with "
                                            "degraded copies, each real and its twin also re-captured once "
-                                           "(the same synthesis.domain degradation on both)"},
+                                           "(the same synthesis.domain degradation on both); the "
+                                           "other-identity share of the twins carry the face of another "
+                                           "group's video of the same fold (synthesis.donor)"},
             "fpr_by_source": {name: fpr_by_group(ids, ff.oof_real[name], cal.threshold)
                               for name, cal in ff.calibrations.items()}}
     extra = {"single": ff.single, "fusion": ff.fusion, "calibrations": ff.calibrations}
