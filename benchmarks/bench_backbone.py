@@ -1,9 +1,10 @@
 """Backbone throughput on this machine: embedding (faces/s) and SAM training (img/s).
 
-Each measurement runs in a fresh child process, because the glibc malloc
-settings only take effect when set before Python starts. Rows compare the
-cpu preset (Lite0 @ 160) and the paper backbone (B4 AdvProp @ 224, random
-init: same cost) with default vs tuned malloc and 1 vs 2 torch threads.
+Each measurement runs in a fresh child process, so that no malloc state carries
+over. Rows compare the cpu preset (Lite0 @ 160) and the paper backbone (B4
+AdvProp @ 224, random init: same cost) with default malloc, malloc tuned by the
+environment before Python starts, and malloc tuned in the process with mallopt
+(what the `difffake` command does), and 1 vs 2 torch threads.
 
     python benchmarks/bench_backbone.py [--quick] [--out benchmarks/results/backbone.md]
 """
@@ -23,7 +24,10 @@ MODELS = {"cpu": ("tf_efficientnet_lite0", "lite0-package", 160),
 TUNED = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736"}
 
 
-def child(model: str, task: str, threads: int, batch: int, steps: int) -> dict:
+def child(model: str, task: str, threads: int, batch: int, steps: int, mallopt: bool) -> dict:
+    if mallopt:
+        from difffake.backbone.malloc import tune_in_process
+        assert tune_in_process(), "mallopt tuning did not apply"
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -67,12 +71,15 @@ def child(model: str, task: str, threads: int, batch: int, steps: int) -> dict:
     return {"per_s": batch * steps / dt, "seconds_per_batch": dt / steps}
 
 
-def measure(model, task, threads, tuned, batch, steps) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in TUNED}
-    env["DIFFFAKE_NO_MALLOC_TUNING"] = "1"
-    if tuned:
+MALLOC_MODES = ("default", "env", "mallopt")
+
+
+def measure(model, task, threads, malloc, batch, steps) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in (*TUNED, "DIFFFAKE_NO_MALLOC_TUNING")}
+    if malloc == "env":
         env.update(TUNED)
-    cmd = [sys.executable, __file__, "--child", model, task, str(threads), str(batch), str(steps)]
+    cmd = [sys.executable, __file__, "--child", model, task, str(threads), str(batch), str(steps),
+           str(int(malloc == "mallopt"))]
     load = os.getloadavg()[0]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     return {**json.loads(out.strip().splitlines()[-1]), "load": load}
@@ -80,13 +87,13 @@ def measure(model, task, threads, tuned, batch, steps) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--child", nargs=5)
+    ap.add_argument("--child", nargs=6)
     ap.add_argument("--quick", action="store_true", help="cpu model only, fewer steps")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "backbone.md"))
     args = ap.parse_args()
     if args.child:
-        model, task, threads, batch, steps = args.child
-        print(json.dumps(child(model, task, int(threads), int(batch), int(steps))))
+        model, task, threads, batch, steps, mallopt = args.child
+        print(json.dumps(child(model, task, int(threads), int(batch), int(steps), mallopt == "1")))
         return 0
 
     plan = []   # (model, task, batch, steps)
@@ -95,11 +102,11 @@ def main() -> int:
         plan.append((model, "train", 32 if model == "cpu" else 8, 3 if model == "cpu" else 2))
     rows = []
     for model, task, batch, steps in plan:
-        for tuned in (False, True):
+        for malloc in MALLOC_MODES:
             for threads in (1, 2):
-                r = measure(model, task, threads, tuned, batch, steps)
-                rows.append((model, task, batch, tuned, threads, r))
-                print(model, task, batch, "tuned" if tuned else "default", threads, r, flush=True)
+                r = measure(model, task, threads, malloc, batch, steps)
+                rows.append((model, task, batch, malloc, threads, r))
+                print(model, task, batch, malloc, threads, r, flush=True)
 
     name = {m: f"{v[0]} @ {v[2]} px" for m, v in MODELS.items()}
     lines = [
@@ -112,13 +119,15 @@ def main() -> int:
         "",
         "embed = `Backbone.embed_crops` on 200x200 uint8 crops (preprocess included), faces/s; "
         "train = one SAM step (2 forward + 2 backward passes) on random tensors, images/s.",
-        "malloc tuned = `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736` set before Python starts.",
+        "malloc env = `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736` set before Python starts; "
+        "mallopt = the same two parameters set by the process itself before importing torch "
+        "(`difffake.backbone.malloc.tune_in_process`, what the `difffake` command does).",
         "",
         "| backbone | task | batch | malloc | threads | per second | s / batch | load |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for model, task, batch, tuned, threads, r in rows:
-        lines.append(f"| {model}: {name[model]} | {task} | {batch} | {'tuned' if tuned else 'default'} | "
+    for model, task, batch, malloc, threads, r in rows:
+        lines.append(f"| {model}: {name[model]} | {task} | {batch} | {malloc} | "
                      f"{threads} | {r['per_s']:.1f} | {r['seconds_per_batch']:.2f} | {r['load']:.1f} |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")

@@ -4,8 +4,8 @@ Every run is a fresh process, timed from outside with /usr/bin/time (wall,
 peak RSS), the configurations interleaved so that they share the machine's load:
 - light: a fresh venv holding only the base install (`pip install .`), engine auto = ONNX;
 - light + malloc env: the same with glibc's malloc tuning set beforehand (what the
-  restart would buy, without its extra interpreter start);
-- torch engine: this branch in the full venv (`--engine torch`, restarts tuned);
+  tuning would buy an ONNX scan);
+- torch engine: this branch in the full venv (`--engine torch`, malloc tuned in the process);
 - before (f1a5103): the code before this work, same full venv.
 The floor beside it: each part of a scan measured alone in the light venv.
 

@@ -235,8 +235,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    from difffake.backbone.malloc import tuned_env
-    env = tuned_env()
-    if env is not None:   # as the `difffake` command does: restart once with malloc tuning
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    from difffake.backbone.malloc import tune_in_process
+    tune_in_process()   # as the `difffake` command does for torch work
     sys.exit(main())

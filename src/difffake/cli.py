@@ -100,9 +100,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv=None) -> int:
-    if argv is None:  # a real command line: restart once with glibc malloc tuned (2x on CPU)
-        from .backbone.malloc import reexec_with_malloc_tuning
-        reexec_with_malloc_tuning()
+    if argv is None:   # a real command line: glibc malloc tuned for torch work (2x on CPU)
+        from .backbone.malloc import pays_off, tune_in_process
+        if pays_off(sys.argv[1:]):
+            tune_in_process()
     args = build_parser().parse_args(argv)
     previous = configure_logging(args.verbose, args.quiet)
     if args.quiet:
@@ -115,6 +116,13 @@ def main(argv=None) -> int:
             logging.getLogger(name).setLevel(level)
 
 
+def _first_missing(modules, default: str) -> str:
+    """The first of `modules` that is not installed (torch before timm: whichever import failed
+    first, the user recognises the stack by its root)."""
+    import importlib.util
+    return next((m for m in modules if importlib.util.find_spec(m) is None), default)
+
+
 def _run(args) -> int:
     try:
         return int(args._run(args) or 0)
@@ -122,6 +130,7 @@ def _run(args) -> int:
         # the base install has no torch/timm/sklearn: say which extra brings them (exit 2)
         root = (exc.name or "").split(".")[0]
         if root in TRAIN_EXTRA_MODULES:
+            root = _first_missing(TRAIN_EXTRA_MODULES, root)
             print(f"difffake: error: {MissingExtra(f'`difffake {args.command}`', root)}", file=sys.stderr)
             return EXIT_USAGE
         logging.getLogger("difffake").exception("unexpected failure in `difffake %s`", args.command)

@@ -11,7 +11,7 @@ import torch
 from difffake.backbone import Backbone
 from difffake.backbone import weights as W
 from difffake.backbone.export import BackboneFileError
-from difffake.backbone.malloc import GUARD, MALLOC_ENV, OPT_OUT, tuned_env
+from difffake.backbone.malloc import MALLOC_ENV, OPT_OUT, to_tune
 from difffake.backbone.sam import SAM, bypass_bn_stats
 from difffake.backbone.train import epoch_order, lr_schedule
 from difffake.config import BackboneConfig
@@ -304,11 +304,9 @@ def test_malloc_tuning_env(monkeypatch):
 
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(platform, "libc_ver", lambda: ("glibc", "2.36"))
-    env = tuned_env({"PATH": "/bin"})
-    assert env["MALLOC_MMAP_MAX_"] == "0" and env[GUARD] == "1" and env["PATH"] == "/bin"
-    assert tuned_env({**MALLOC_ENV}) is None                       # already set
-    assert tuned_env({GUARD: "1"}) is None                         # no loop
-    assert tuned_env({OPT_OUT: "1"}) is None
-    assert tuned_env({"MALLOC_MMAP_MAX_": "5"})["MALLOC_MMAP_MAX_"] == "5"   # the user's value wins
+    assert to_tune({"PATH": "/bin"}) == MALLOC_ENV
+    assert to_tune({**MALLOC_ENV}) == {}                           # already set
+    assert to_tune({OPT_OUT: "1"}) == {}
+    assert to_tune({"MALLOC_MMAP_MAX_": "5"}) == {"MALLOC_TRIM_THRESHOLD_": "68719476736"}   # the user's value wins
     monkeypatch.setattr(platform, "libc_ver", lambda: ("", ""))
-    assert tuned_env({}) is None                                   # musl etc.
+    assert to_tune({}) == {}                                       # musl etc.

@@ -233,7 +233,9 @@ def test_downscale_branch_jitters_the_small_image_exactly(astro):
     """Nearest downscale picks pixels, colour jitter is per pixel: they commute.
 
     Up to +-1 level (2 after the contrast gain): OpenCV's uint8 HSV->RGB rounds differently in its SIMD body
-    and its scalar row tail, so a pixel's result depends on the row width."""
+    and its scalar row tail, so a pixel's result depends on the row width; how many pixels round differently
+    depends on the CPU's SIMD width (14-16 % here, 23 % on CI), their mean difference stays a fraction of a
+    level, far below another seed's jitter (14-62 levels)."""
     from difffake.synthesis.augment import color_jitter
     crop, _ = astro
     cfg = SynthConfig(p_rgb_shift=1.0, hsv_shift=(3.0, 5.0, 5.0))
@@ -246,4 +248,6 @@ def test_downscale_branch_jitters_the_small_image_exactly(astro):
         a = down(color_jitter(crop, np.random.default_rng(seed), cfg))
         b = color_jitter(down(crop), np.random.default_rng(seed), cfg)
         diff = np.abs(a.astype(np.int16) - b)
-        assert diff.max() <= 2 and (diff > 0).mean() < 0.2  # +-1, times the contrast gain
+        assert diff.max() <= 2 and diff.mean() < 0.5  # +-1, times the contrast gain
+        other = color_jitter(down(crop), np.random.default_rng(seed + 100), cfg)
+        assert np.abs(a.astype(np.int16) - other).mean() > 5   # the check can tell a wrong jitter

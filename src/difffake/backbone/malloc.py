@@ -3,39 +3,58 @@
 With the defaults, glibc returns big freed blocks (activations) to the OS and
 maps them again on the next step: page faults halved B4@224 throughput here
 (11 vs 23 img/s, FINDINGS.md; see benchmarks/results/backbone.md). The
-settings are read once at process start, so the `difffake` command re-execs
-itself once with them (guarded by DIFFFAKE_MALLOC_TUNED) unless they are set,
-DIFFFAKE_NO_MALLOC_TUNING=1 is set, or this is not Linux glibc. Cost: one
-extra interpreter start (~50 ms); memory freed is kept by the process.
+`difffake` command sets the same two parameters as `MALLOC_MMAP_MAX_=0
+MALLOC_TRIM_THRESHOLD_=...` would, with mallopt(3) in its own process at start,
+before torch allocates, and exports them to the environment so that the
+processes it starts (Ray workers, child commands) begin tuned. Measured the same
+speed as the variables set before Python starts (benchmarks/results/backbone.md),
+with no restart: the command used to re-exec itself for this (~0.1 s).
 
-Only commands that run torch pay it back (`pays_off`): a scan on ONNX Runtime
-(its own arena allocator) gained nothing measurable from it
-(benchmarks/results/cold_scan.md), so `scan` re-execs only with `--engine torch`
-or a GPU device. The restart is `python -P -m difffake`: -P keeps the current
-folder off sys.path, so a folder named `difffake` there is never imported
-instead of the installed package (Python 3.10 has no -P: no restart there).
+Skipped where a user set the variable (glibc already applied their value), with
+DIFFFAKE_NO_MALLOC_TUNING=1, and off Linux glibc. Memory freed is then kept by
+the process, so only commands that run torch get it (`pays_off`): a scan on ONNX
+Runtime (its own arena allocator) gained nothing measurable from it
+(benchmarks/results/cold_scan.md).
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import platform
 import sys
 
+# The environment variables and the mallopt parameter (glibc's malloc.h) each stands for.
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
 MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736"}
-GUARD = "DIFFFAKE_MALLOC_TUNED"
+PARAMETER = {"MALLOC_MMAP_MAX_": M_MMAP_MAX, "MALLOC_TRIM_THRESHOLD_": M_TRIM_THRESHOLD}
 OPT_OUT = "DIFFFAKE_NO_MALLOC_TUNING"
+INT_MAX = 2**31 - 1   # mallopt takes a C int: the 64 GiB trim threshold becomes 2 GiB, as good as never
 
 
-def tuned_env(environ=None) -> dict | None:
-    """The environment to re-exec with, or None when no re-exec is wanted."""
-    environ = dict(os.environ if environ is None else environ)
-    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
-        return None
-    if environ.get(GUARD) or environ.get(OPT_OUT):
-        return None
-    if all(k in environ for k in MALLOC_ENV):
-        return None
-    return {**MALLOC_ENV, **environ, GUARD: "1"}   # a value the user set wins
+def to_tune(environ=None) -> dict:
+    """{variable: value} this process should still apply; empty when no tuning is wanted."""
+    environ = os.environ if environ is None else environ
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc" or environ.get(OPT_OUT):
+        return {}
+    return {k: v for k, v in MALLOC_ENV.items() if k not in environ}   # a value the user set wins
+
+
+def tune_in_process(environ=None) -> list[str]:
+    """Apply the tuning to this process with mallopt(3) and export it for child processes.
+
+    Returns the variables applied (empty: nothing to do, or not glibc). Call it before the
+    big allocations (torch's first batch): blocks already mapped stay mapped."""
+    environ = os.environ if environ is None else environ
+    wanted = to_tune(environ)
+    if not wanted:
+        return []
+    libc = ctypes.CDLL(None)   # the C library this interpreter already uses
+    applied = []
+    for name, value in wanted.items():
+        if libc.mallopt(PARAMETER[name], min(int(value), INT_MAX)) == 1:   # 1 = success
+            environ[name] = value
+            applied.append(name)
+    return applied
 
 
 # Commands whose work is torch training or inference.
@@ -43,7 +62,7 @@ TORCH_COMMANDS = {"train", "fit", "evaluate", "export"}
 
 
 def pays_off(args) -> bool:
-    """Whether the tuning is worth a restart for this command line (see module doc)."""
+    """Whether the tuning helps this command line (see module doc)."""
     words = [a for a in args if not a.startswith("-")]
     command = words[0] if words else ""
     if command in TORCH_COMMANDS:
@@ -53,21 +72,3 @@ def pays_off(args) -> bool:
     joined = " ".join(args)
     return ("--engine torch" in joined or "--engine=torch" in joined
             or any(a.startswith(("--device=cuda", "cuda")) for a in args))
-
-
-def reexec_with_malloc_tuning() -> None:
-    """Replace this process by `python -P -m difffake <same args>` with the tuning; no-op when not needed.
-
-    Call it first thing in cli.main, only for a real command line (argv None).
-    """
-    env = tuned_env()
-    if env is None or sys.version_info < (3, 11) or not pays_off(sys.argv[1:]):
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        os.execve(sys.executable, [sys.executable, "-P", "-m", "difffake", *sys.argv[1:]], env)
-    except OSError as exc:
-        # Untuned runs are slower, not wrong: say so and go on.
-        print(f"difffake: note: could not restart with malloc tuning ({exc}); running untuned",
-              file=sys.stderr)
