@@ -12,23 +12,19 @@ from pathlib import Path
 
 from .backbone.onnx_engine import ONNX_FILE
 from .detector import MODEL_JSON, read_model_json
-from .errors import TRAIN_EXTRA_MODULES, FileError, MissingExtra
+from .errors import FileError, require_module
 from .fileio import atomic_write_text, json_default, sha256_file
 
 # Accept the graph only if it reproduces torch this closely (float32 noise is ~1e-5).
 MAX_ABS_DIFF = 1e-4
 
 
-def _require(module: str) -> None:
-    import importlib.util
-    if importlib.util.find_spec(module) is None:
-        raise MissingExtra("`difffake export`", module, extra="train" if module in TRAIN_EXTRA_MODULES else "")
-
-
 def export_detector(directory, opset: int | None = None) -> dict:
     """Write <directory>/backbone.onnx and list it in model.json; returns the "onnx" record."""
     for module in ("torch", "onnx", "onnxruntime"):
-        _require(module)
+        require_module("`difffake export`", module)
+    directory = Path(directory)
+    model = read_model_json(directory)          # every listed file verified first, before torch loads
     import torch
 
     from .third_party import onnxruntime as _ort
@@ -38,8 +34,6 @@ def export_detector(directory, opset: int | None = None) -> dict:
     from .backbone.onnx_engine import OnnxBackbone
     from .backbone.onnx_graph import OPSET, engine_difference, export_onnx, parity_crops
 
-    directory = Path(directory)
-    model = read_model_json(directory)          # every listed file verified first
     backbone = Backbone.load(directory, device="cpu")
     fd, tmp = tempfile.mkstemp(dir=directory, suffix=".onnx.tmp")
     os.close(fd)

@@ -61,5 +61,12 @@ class MissingExtra(DifffakeError):
         super().__init__(f"{what} needs {module!r}, which is not installed: {hint}")
 
 
+def require_module(what: str, module: str) -> None:
+    """MissingExtra naming the extra that brings `module` unless it is installed (cheap: no import)."""
+    import importlib.util
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtra(what, module, extra="train" if module in TRAIN_EXTRA_MODULES else "")
+
+
 # What cli.py reports as the user's mistake (exit 2, one line): every subclass of these.
 USER_MISTAKES = (FileError, UsageError, SettingsMismatch, MissingExtra)

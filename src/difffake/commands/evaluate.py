@@ -73,20 +73,28 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    from ..detector import Detector
+    from ..errors import require_module
     from ..evaluation.protocols import parse_dataset_spec
+
+    require_module("`difffake evaluate`", "torch")
+    try:   # the datasets and subsets are checked before torch loads (~3 s): a typo fails at once
+        datasets = [parse_dataset_spec(s) for s in args.dataset]
+        subsets = [_subset(s) for s in args.subset]
+    except ValueError as exc:   # a misspelt option, a bad value: the user's mistake
+        print(f"difffake: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from ..detector import Detector
     from ..evaluation.variants import check_variant_names, parse_variant
     from ..workflows.evaluate import evaluate
 
     # torch: evaluation caches embeddings by the weights' fingerprint and reuses them for P(fake)
     det = Detector.load(args.detector, engine="torch")
     try:
-        datasets = [parse_dataset_spec(s) for s in args.dataset]
         variants = ([parse_variant(v, det.anomaly.cfg) for v in args.variants.split(",") if v.strip()]
                     if args.variants else None)
         check_variant_names(variants or [])   # before any embedding work
-        subsets = [_subset(s) for s in args.subset]
-    except ValueError as exc:   # a misspelt option, a bad value: the user's mistake
+    except ValueError as exc:
         print(f"difffake: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.ray is not None:   # faces extracted by Ray actors first; the rest runs here

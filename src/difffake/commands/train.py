@@ -73,7 +73,7 @@ def add_arguments(p) -> None:
 
 def build_config(args):
     """Preset + explicit overrides; with --resume, the run's own config.json + overrides."""
-    from ..backbone.weights import PACKAGES
+    from ..backbone.packages import architecture_of
     from ..workflows.train import starting_config
 
     cfg = starting_config(args.out, args.resume, args.preset)
@@ -93,8 +93,8 @@ def build_config(args):
         bb["pretrained"] = args.pretrained
     if args.arch is not None:
         bb["name"] = args.arch
-    elif args.pretrained in PACKAGES:
-        bb["name"] = PACKAGES[args.pretrained][2]   # the architecture the packaged weights fit
+    elif architecture_of(args.pretrained or ""):
+        bb["name"] = architecture_of(args.pretrained)   # the architecture the packaged weights fit
     sy = {}
     if args.domain_aug is not None:
         sy["p_domain"] = args.domain_aug

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import AnomalyConfig, FaceConfig, section_from_dict
-from ..errors import FileError, UsageError
+from ..errors import FileError, UsageError, require_module
 
 if TYPE_CHECKING:   # annotations only: importing the detector loads torch
     from ..detector import Detector
@@ -95,23 +95,26 @@ def fit(backbone, stores, out, *, anomaly: AnomalyConfig | None = None, say: Say
 def fit_detector(req: FitRequest, say: Say | None = None) -> FitResult:
     """Build the pool, fit and calibrate, save the detector folder; messages go to `say`
     (default: this module's logger, INFO)."""
-    from ..detector import Detector
-    from ..embeddings import backbone_fingerprint
     from ..faces.store import FaceStore
-    from ..pool import embed_pool, pool_entries, store_paths
 
     say = say or log.info
     cfg = req.anomaly
     req = _with_grouping(req)
-    bdir, backbone = load_fit_backbone(req.backbone, say)
-    fingerprint = backbone_fingerprint(backbone)
-
+    require_module("`difffake fit`", "torch")   # a base install: say which extra, before anything else
+    # The user's inputs are checked before torch loads (~3 s): a bad store or option fails at once.
     stores = [FaceStore(s) for s in req.stores]
     face_cfg = _face_config(stores)
-    pool, excluded = build_pool(stores, req, bdir, cfg, say)
     method = req.calibration or ("holdout" if req.cal_ids_file else "crossfit")
     if method == "crossfit" and req.cal_ids_file:
         raise UsageError("--cal-ids-file needs --calibration holdout (crossfit calibrates on every pool video)")
+
+    from ..detector import Detector
+    from ..embeddings import backbone_fingerprint
+    from ..pool import embed_pool, pool_entries, store_paths
+
+    bdir, backbone = load_fit_backbone(req.backbone, say)
+    fingerprint = backbone_fingerprint(backbone)
+    pool, excluded = build_pool(stores, req, bdir, cfg, say)
     # Embedded once (after the split, so split errors come first) and shared by every fold.
     embed = lambda: embed_pool(backbone, pool, req.cache, fingerprint)
     from .fit_methods import fit_crossfit, fit_fused, fit_holdout

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, preset
-from ..errors import FileError, UsageError
+from ..errors import FileError, UsageError, require_module
 
 log = logging.getLogger("difffake.train")
 
@@ -66,11 +66,21 @@ def train(req: TrainRequest, stop=None) -> TrainResult:
     """Check the weights, the stores and the split, then train (backbone.train).
     `stop`: a backbone.interrupt.StopOnSignal-like object; None: SIGINT / SIGTERM are caught
     for the length of the run. Raises TrainRefused, WeightsError, FileError, TrainingInterrupted."""
+    from ..faces.store import FaceStore
+
+    require_module("`difffake train`", "torch")   # a base install: say which extra, before anything else
+    # The stores are opened before torch loads (~3 s): a missing or unusable one fails at once.
+    stores = []
+    for root in req.stores:
+        try:
+            stores.append(FaceStore(root))
+        except (FileNotFoundError, FileError) as exc:
+            raise TrainRefused(str(exc)) from exc
+
     from ..backbone.interrupt import StopOnSignal
     from ..backbone.train import train as train_backbone
     from ..backbone.weights import check_available
     from ..devices import check_device
-    from ..faces.store import FaceStore
     from ..splits import GroupsFileError, grouping, split_ids
     from ..synthesis.dataset import load_face_items
 
@@ -83,12 +93,6 @@ def train(req: TrainRequest, stop=None) -> TrainResult:
     if req.init is None and not (req.resume and (Path(req.out) / "last.json").is_file()):
         check_available(cfg.backbone.name, cfg.backbone.pretrained)   # before any face is loaded
     cfg = with_capped_workers(cfg, req.workers)
-    stores = []
-    for root in req.stores:
-        try:
-            stores.append(FaceStore(root))
-        except (FileNotFoundError, FileError) as exc:
-            raise TrainRefused(str(exc)) from exc
     cfg, face_info = checked_face_settings(cfg, stores, req.out, req.resume, req.force)
     all_ids = [vid for s in stores for vid in s.ids()]
     if len(set(all_ids)) != len(all_ids):
