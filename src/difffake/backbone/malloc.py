@@ -6,8 +6,8 @@ maps them again on the next step: page faults halved B4@224 throughput here
 `difffake` command sets the same two parameters as `MALLOC_MMAP_MAX_=0
 MALLOC_TRIM_THRESHOLD_=...` would, with mallopt(3) in its own process at start,
 before torch allocates, and exports them to the environment so that the
-processes it starts (Ray workers, child commands) begin tuned. Measured the same
-speed as the variables set before Python starts (benchmarks/results/backbone.md),
+processes it starts (Ray workers, child commands) begin tuned. It gets nearly all
+of the variables' gain, within this machine's noise (benchmarks/results/backbone_mallopt.md),
 with no restart: the command used to re-exec itself for this (~0.1 s).
 
 Skipped where a user set the variable (glibc already applied their value), with

@@ -66,10 +66,13 @@ def train(req: TrainRequest, stop=None) -> TrainResult:
     """Check the weights, the stores and the split, then train (backbone.train).
     `stop`: a backbone.interrupt.StopOnSignal-like object; None: SIGINT / SIGTERM are caught
     for the length of the run. Raises TrainRefused, WeightsError, FileError, TrainingInterrupted."""
+    from ..devices import check_device
     from ..faces.store import FaceStore
 
+    # The options and stores are checked before torch loads (~3 s): a mistake fails at once.
     require_module("`difffake train`", "torch")   # a base install: say which extra, before anything else
-    # The stores are opened before torch loads (~3 s): a missing or unusable one fails at once.
+    check_device(req.device, allow_auto=True)       # loads torch only for a device other than cpu/auto
+    cfg = with_capped_workers(req.config, req.workers)
     stores = []
     for root in req.stores:
         try:
@@ -80,19 +83,15 @@ def train(req: TrainRequest, stop=None) -> TrainResult:
     from ..backbone.interrupt import StopOnSignal
     from ..backbone.train import train as train_backbone
     from ..backbone.weights import check_available
-    from ..devices import check_device
     from ..splits import GroupsFileError, grouping, split_ids
     from ..synthesis.dataset import load_face_items
 
-    check_device(req.device, allow_auto=True)
     if req.threads:
         import torch
 
         torch.set_num_threads(req.threads)
-    cfg = req.config
     if req.init is None and not (req.resume and (Path(req.out) / "last.json").is_file()):
         check_available(cfg.backbone.name, cfg.backbone.pretrained)   # before any face is loaded
-    cfg = with_capped_workers(cfg, req.workers)
     cfg, face_info = checked_face_settings(cfg, stores, req.out, req.resume, req.force)
     all_ids = [vid for s in stores for vid in s.ids()]
     if len(set(all_ids)) != len(all_ids):
