@@ -19,9 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+from difffake.backbone.malloc import MALLOC_ENV as TUNED
+
 MODELS = {"cpu": ("tf_efficientnet_lite0", "lite0-package", 160),
           "paper": ("tf_efficientnet_b4.ap_in1k", "none", 224)}
-TUNED = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "68719476736"}
 
 
 def child(model: str, task: str, threads: int, batch: int, steps: int, mallopt: bool) -> dict:

@@ -49,7 +49,7 @@ def make_files(folder: Path) -> None:
 
 
 def scan(src: str, file: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()), DIFFFAKE_NO_MALLOC_TUNING="1")
+    env = dict(os.environ, PYTHONPATH=str(Path(src).resolve()))
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out:
         proc = subprocess.Popen([sys.executable, "-m", "difffake", "scan", str(file)], env=env,

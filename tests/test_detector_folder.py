@@ -124,9 +124,8 @@ def image(tmp_path_factory):
 
 
 def _cli(*args, timeout=300):
-    env = {**os.environ, "DIFFFAKE_NO_MALLOC_TUNING": "1"}
     return subprocess.run([sys.executable, "-m", "difffake", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+                          timeout=timeout)
 
 
 def _refused(out, file, reason):

@@ -116,13 +116,6 @@ def main(argv=None) -> int:
             logging.getLogger(name).setLevel(level)
 
 
-def _first_missing(modules, default: str) -> str:
-    """The first of `modules` that is not installed (torch before timm: whichever import failed
-    first, the user recognises the stack by its root)."""
-    import importlib.util
-    return next((m for m in modules if importlib.util.find_spec(m) is None), default)
-
-
 def _run(args) -> int:
     try:
         return int(args._run(args) or 0)
@@ -130,7 +123,6 @@ def _run(args) -> int:
         # the base install has no torch/timm/sklearn: say which extra brings them (exit 2)
         root = (exc.name or "").split(".")[0]
         if root in TRAIN_EXTRA_MODULES:
-            root = _first_missing(TRAIN_EXTRA_MODULES, root)
             print(f"difffake: error: {MissingExtra(f'`difffake {args.command}`', root)}", file=sys.stderr)
             return EXIT_USAGE
         logging.getLogger("difffake").exception("unexpected failure in `difffake %s`", args.command)

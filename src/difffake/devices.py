@@ -6,9 +6,7 @@ imports torch (a scan with ONNX Runtime does not need it).
 """
 from __future__ import annotations
 
-import importlib.util
-
-from .errors import MissingExtra, UsageError
+from .errors import UsageError, require_module
 
 FIX = "use --device cpu"
 
@@ -17,8 +15,7 @@ def check_device(name: str, allow_auto: bool = False) -> str:
     """`name` unchanged when torch can run on it here; UsageError naming the device and the fix otherwise."""
     if name == "cpu" or (allow_auto and name == "auto"):
         return name
-    if importlib.util.find_spec("torch") is None:
-        raise MissingExtra(f"--device {name}", "torch")
+    require_module(f"--device {name}", "torch")
     import torch
 
     try:

@@ -20,8 +20,7 @@ FRAMES = ["--frames", "4"]                         # small and fast; the warning
 
 
 def run_cli(args, cwd, home=None, tmpdir=None, timeout=180):
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(SRC),
-           "DIFFFAKE_NO_MALLOC_TUNING": "1", "HOME": str(home or cwd)}
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(SRC), "HOME": str(home or cwd)}
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)
     return subprocess.run([sys.executable, "-m", "difffake", *args], cwd=cwd, env=env, capture_output=True, check=False,

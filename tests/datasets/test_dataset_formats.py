@@ -262,7 +262,7 @@ def test_option_checks_name_the_option_and_valid_ones():
 
 
 def run_cli(*args):
-    env = {"PYTHONPATH": str(REPO / "src"), "DIFFFAKE_NO_MALLOC_TUNING": "1", "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"}
     return subprocess.run([sys.executable, "-m", "difffake", *args], capture_output=True, text=True, env=env,
                           timeout=120)
 

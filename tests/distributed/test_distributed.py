@@ -201,7 +201,7 @@ def test_dry_run_long_list_and_retries_exhausted_become_error_rows(ray_cluster, 
 def run_cli(args, extra_path=None):
     paths = [str(extra_path)] if extra_path else []
     env = {"PYTHONPATH": os.pathsep.join(paths + [str(REPO / "src")]), "PATH": os.environ["PATH"],
-           "DIFFFAKE_NO_MALLOC_TUNING": "1", "HOME": os.environ.get("HOME", "/tmp")}
+           "HOME": os.environ.get("HOME", "/tmp")}
     return subprocess.run([sys.executable, "-m", "difffake", *args], capture_output=True, text=True,
                           env=env, timeout=120)
 
