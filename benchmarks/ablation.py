@@ -197,6 +197,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="Markdown table to write")
     ap.add_argument("--keep-rows", type=Path, metavar="TABLE",
                     help="an earlier table of this script: its rows of detectors not given here are kept")
+    ap.add_argument("--drop", action="append", default=[], metavar="NAME",
+                    help="leave out the kept rows of detector NAME (re-scored here under another name)")
     ap.add_argument("--record", metavar="NAME",
                     help="write detector NAME's verdict-score numbers into its model.json (model card)")
     args = ap.parse_args(argv)
@@ -213,7 +215,7 @@ def main(argv=None) -> int:
             record_accuracy(Path(folder), mine, f"benchmarks/ablation.py, {args.out.name}")
     kept, earlier = [], []
     if args.keep_rows:
-        kept, earlier = kept_rows(args.keep_rows, {r["detector"] for r in rows})
+        kept, earlier = kept_rows(args.keep_rows, {r["detector"] for r in rows} | set(args.drop))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     command = "python benchmarks/ablation.py " + " ".join(
         f'"{a}"' if " " in a else a for a in (argv if argv is not None else sys.argv[1:]))

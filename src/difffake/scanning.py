@@ -54,6 +54,7 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     `evidence`: an Evidence already probed (the server's content check) so the
     file is not hashed twice. Raises MediaError for an unreadable file.
     """
+    from .embed_ahead import embed_ahead_for
     from .evidence import evidence_or_none
     from .faces.pipeline import extract_faces
     from .identity.guided import guided_face_detector
@@ -72,13 +73,21 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
                   else detector.face_detector)
     faces = _CountingDetector(make_faces, total, progress)
     prefetch = prefetch_for(detector, identity_reference)   # identity descriptors while faces are found
-    record = extract_faces(path, detector.face_cfg, faces, video_id=video_id,
-                           on_face=prefetch.on_face if prefetch else None)
+    ahead = embed_ahead_for(detector)   # the network embeds the first faces while later ones are found
+    hooks = [h.on_face for h in (prefetch, ahead) if h is not None]
+    try:
+        record = extract_faces(path, detector.face_cfg, faces, video_id=video_id,
+                               on_face=(lambda *face: [hook(*face) for hook in hooks]) if hooks else None)
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
     faces_s = time.perf_counter() - t0
     progress("embed", 0, 1)
     t1 = time.perf_counter()
-    emb, probs = detector.embed_and_classify(record)   # once: the scan and the reference view share it
-    embed_s = time.perf_counter() - t1
+    # once: the scan and the reference view share it
+    emb, probs = ahead.result(record) if ahead is not None else detector.embed_and_classify(record)
+    embed_s = time.perf_counter() - t1   # what was left to embed once the faces were found
     progress("embed", 1, 1)
     progress("score", 0, 1)
     result = detector.scan(path, video_id, record=record, embeddings=emb, probs=probs,

@@ -83,3 +83,18 @@ def test_summary_line_and_the_no_face_list(photos, tmp_path, capsys):
     assert prepare.run(args) == EXIT_OK
     m = SUMMARY.fullmatch(capsys.readouterr().out.splitlines()[0])
     assert m and m.groups()[:7] == ("2", "2", "0", "0", "0", "0", "0.0")
+
+
+def test_face_search_is_recorded_and_a_store_keeps_its_own(photos, tmp_path, capsys):
+    import json
+
+    store = tmp_path / "S"
+    near = [str(photos / "face.png"), "--store", str(store), "--face-search", "near"]
+    assert prepare.run(_parser().parse_args(near)) == EXIT_OK
+    assert json.loads((store / "settings.json").read_text())["roi_search"] is True
+    capsys.readouterr()
+    whole = near[:-1] + ["whole"]
+    assert prepare.run(_parser().parse_args(whole)) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(f"difffake prepare: error: {store}: face store was made with settings") and "'roi_search': True" in err
+    assert _parser().parse_args(["v", "--store", "S"]).face_search is None   # the preset decides

@@ -12,6 +12,7 @@ from difffake.faces.detectors import (
     make_detector,
 )
 from difffake.faces.mmod import MmodDetector
+from difffake.faces.roi import RoiTracker
 from difffake.faces.pipeline import detector_for, extract_faces
 
 
@@ -43,9 +44,11 @@ def test_from_config_reads_the_face_settings():
 
 
 def test_crops_are_byte_identical_to_the_hand_built_detector(synthetic_videos):
-    # what pipeline.py built before the registry: HOG with the config's sizes + the CNN fallback
+    # what pipeline.py built before the registry: HOG with the config's sizes + the CNN fallback,
+    # searched near the previous face first (the track policy's default)
     cfg = FaceConfig(num_frames=6)
-    by_hand = DlibDetector(max_side=cfg.max_side, upsample_max=cfg.upsample_max, fallback=MmodDetector())
+    by_hand = RoiTracker(DlibDetector(max_side=cfg.max_side, upsample_max=cfg.upsample_max,
+                                      fallback=MmodDetector()))
     video = min(synthetic_videos.glob("*.mp4"))
     a = extract_faces(video, cfg, detector_for(cfg))
     b = extract_faces(video, cfg, by_hand)

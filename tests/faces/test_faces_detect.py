@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from difffake.faces.crop import box_of, crop_box, crop_face, shrink
-from difffake.faces.detect import DlibDetector, Face, models_dir, pick_face
+from difffake.faces.detect import DlibDetector, Face, iou, models_dir, pick_face
 
 # dlib's box of the astronaut's face in the 512x512 photo (measured, +-6 px).
 ASTRO_BOX = (179, 83, 266, 170)
@@ -180,6 +180,28 @@ def test_mmod_fallback_finds_the_turned_dark_face_hog_misses(astronaut_rgb):
     assert both.settings()["fallback"]["name"] == "dlib-mmod"
     # the fallback runs only when HOG finds nothing: a frontal face stays HOG's
     assert both.detect(hard_canvas(astronaut_rgb, roll=0))[0].stage != "mmod"
+
+
+def test_mmod_looks_near_the_hinted_face_first_and_the_whole_frame_after(astronaut_rgb):
+    from difffake.faces.mmod import MmodDetector
+
+    frame = hard_canvas(astronaut_rgb)
+    mmod = MmodDetector()
+    seen = []
+    cnn = mmod._cnn
+    mmod._cnn = lambda img, up: seen.append(img.shape[:2]) or cnn(img, up)   # the real CNN, watched
+    whole, stage = mmod.detect_boxes(frame)
+    assert stage == "mmod" and len(whole) == 1
+    near, stage = mmod.detect_boxes(frame, hint_box=whole[0][0])
+    assert stage == "mmod_near" and len(near) == 1
+    assert iou(near[0][0], whole[0][0]) > 0.5
+    whole_px, near_px = (h * w for h, w in seen)
+    assert near_px < whole_px / 3          # the point of the window: far fewer pixels
+    # a hint where no face is: the window holds none, and the whole frame is searched
+    far, stage = mmod.detect_boxes(frame, hint_box=(560, 280, 620, 340))
+    assert stage == "mmod" and far == whole
+    assert MmodDetector(near_window=0).detect_boxes(frame, hint_box=whole[0][0]) == (whole, "mmod")
+    assert mmod.settings()["near_window"] == 2.5
 
 
 def test_mmod_by_choice_and_unknown_names(astronaut_rgb):

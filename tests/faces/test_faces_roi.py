@@ -50,7 +50,8 @@ def test_empty_window_falls_back_to_the_full_search_once(face_detector, astronau
 
 def test_only_the_track_policy_is_wrapped():
     assert isinstance(detector_for(FaceConfig(policy="track", roi_search=True)), RoiTracker)
-    assert isinstance(detector_for(FaceConfig(policy="track")), DlibDetector)   # off by default
+    assert isinstance(detector_for(FaceConfig(policy="track")), RoiTracker)   # on by default
+    assert isinstance(detector_for(FaceConfig(policy="track", roi_search=False)), DlibDetector)
     assert isinstance(detector_for(FaceConfig(policy="largest", roi_search=True)), DlibDetector)   # the paper looks everywhere
     plain = object()
     assert with_roi_tracking(plain, "track") is plain                # a detector without a HOG pass

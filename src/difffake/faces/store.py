@@ -247,7 +247,7 @@ def made_from(source, path) -> bool:
 
 # Face settings added after stores existed, with the value that the entries of a
 # store made before them were in effect made with (the stored file is not changed).
-LEGACY_SETTINGS = {"fallback": "none", "split_identity": False}
+LEGACY_SETTINGS = {"fallback": "none", "split_identity": False, "roi_search": False}
 
 
 def with_legacy(stored: dict) -> dict:
