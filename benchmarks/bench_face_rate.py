@@ -63,7 +63,7 @@ def main() -> None:
              "the built-in detector's face settings; the two paths ran interleaved. AUC and twin share "
              "of the built-in detector (ONNX Runtime) on each path's faces are reported, never used "
              "to choose anything.", "",
-             "| face path | frames with a face | faces s/video | differential AUC | twin share | "
+             f"| face path | frames with a face | faces s/video | {det.basis} (verdict) AUC | twin share | "
              "classifier AUC | classifier twin share |", "|---|---|---|---|---|---|---|"]
     for name, s in stats.items():
         ids = list(labels)

@@ -9,7 +9,8 @@ real=${1:-../shared/data/real}
 work=${2:-runs}
 out=src/difffake/models/default
 
-# 1. Faces: 32 frames per video, one tracked face, 68 landmarks, 1.3x crops.
+# 1. Faces: 32 frames per video, one tracked face (searched near the previous frame's face first),
+#    68 landmarks, 1.3x crops.
 difffake prepare "$real" --store "$work/stores/real" --workers 2
 
 # 2. The splits (scripts/make_default_split.py): v1 = the media as they stood for the first

@@ -42,7 +42,7 @@ def test_default_detector_scans_offline(synthetic_videos, monkeypatch):
 def test_default_detector_on_dev_twins(dev_twin_scans):
     """The 25 frame-aligned DeepFaceLive twins of dev (evaluation only): the swapped face scores
     above its own real twin more often than the twin floor's top (0.60, FINDINGS.md), on the
-    verdict's score and on the classifier's; README and dev_accuracy.md say 72 % and 68 %.
+    verdict's score and on the classifier's; README and dev_accuracy.md say 68 % for both.
     The shipped detector's own engine (ONNX Runtime) gives the verdicts."""
     assert len(dev_twin_scans) == 25
     above, classifier_above = 0, 0

@@ -201,3 +201,6 @@ def test_threads_limit_the_onnx_runtime_pool():
     assert one.backbone.session.get_session_options().intra_op_num_threads == 1
     default = Detector.load(None, engine="onnx")
     assert default.backbone.session.get_session_options().intra_op_num_threads == 0   # ORT: one per core
+    # its idle threads sleep: they must not spin on the cores that decode and search the next frames
+    spin = default.backbone.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+    assert spin == "0"
