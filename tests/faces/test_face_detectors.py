@@ -12,8 +12,8 @@ from difffake.faces.detectors import (
     make_detector,
 )
 from difffake.faces.mmod import MmodDetector
-from difffake.faces.roi import RoiTracker
 from difffake.faces.pipeline import detector_for, extract_faces
+from difffake.faces.roi import RoiTracker
 
 
 @pytest.mark.parametrize("name", sorted(FACE_DETECTORS))
