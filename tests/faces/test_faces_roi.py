@@ -52,6 +52,7 @@ def test_only_the_track_policy_is_wrapped():
     assert isinstance(detector_for(FaceConfig(policy="track", roi_search=True)), RoiTracker)
     assert isinstance(detector_for(FaceConfig(policy="track")), RoiTracker)   # on by default
     assert isinstance(detector_for(FaceConfig(policy="track", roi_search=False)), DlibDetector)
+    assert not isinstance(detector_for(FaceConfig(detector="dlib-mmod")), RoiTracker)   # no HOG pass to narrow
     assert isinstance(detector_for(FaceConfig(policy="largest", roi_search=True)), DlibDetector)   # the paper looks everywhere
     plain = object()
     assert with_roi_tracking(plain, "track") is plain                # a detector without a HOG pass
