@@ -15,11 +15,11 @@ Three configurations in the same run, on the same videos:
 decode = decoding the sampled frames alone (a separate pass); faces = face
 extraction (decode + detection + crops) minus decode; embed = what is left to
 embed once the faces are found; score = pairs, combination and density. The
-default configurations run as `scan` does: each face is embedded while later
-frames are searched (difffake.embed_ahead), so their embed column is the part
-that did not overlap; "embed alone" is the network's time on the finished
-record, measured in its own pass. The paper configuration embeds after the
-search, as the paper's code does.
+default configurations run as `scan` does: on ONNX Runtime each face is
+embedded while later frames are searched (difffake.embed_ahead), so its embed
+column is the part that did not overlap; "embed alone" is the network's time on
+the finished record, measured in its own pass. Torch, and the paper
+configuration (as the paper's code does), embed after the search.
 
     python benchmarks/bench_scan.py [--every 4] [--out benchmarks/results/scan.md]
 """

@@ -55,6 +55,7 @@ def test_faces_dropped_later_are_left_out_and_unseen_ones_embedded(builtin, synt
 
 def test_a_scan_embeds_ahead_and_scores_as_before(builtin, synthetic_videos):
     assert isinstance(embed_ahead_for(builtin), EmbedAhead)
+    assert embed_ahead_for(Detector.load(None, engine="torch")) is None   # its forward needs the GIL
     result = scan_video(builtin, synthetic_videos / "astro_0.mp4", "astro_0.mp4", keep_record=True)
     emb, probs = embed_record_and_prob(builtin.backbone, result.record)
     want = builtin.scores(emb, probs)

@@ -4,7 +4,8 @@ A scan used to find all faces, then embed them: on two cores the network then
 waited for the face search, and the face search had waited for the decoder.
 `EmbedAhead.on_face` takes each crop as soon as it is cut (the `on_face` hook of
 faces.pipeline.extract_faces) and runs the network on every `batch_size` of them in
-one helper thread (ONNX Runtime and torch release the GIL while they compute).
+one helper thread (ONNX Runtime releases the GIL for the whole graph; torch does not
+gain, see embed_ahead_for).
 The network's outputs do not depend on how crops are grouped into batches (checked
 bit for bit in tests/test_embed_ahead.py), so the result is exactly that of
 embedding the finished record in one go. Faces the identity check drops later
@@ -67,9 +68,12 @@ class EmbedAhead:
 
 
 def embed_ahead_for(detector) -> EmbedAhead | None:
-    """An EmbedAhead for the detector's network, or None where it cannot take crops one batch at a
-    time (an embedder without embed_and_classify, which embed_record_and_prob handles)."""
+    """An EmbedAhead for the detector's ONNX Runtime network, else None (embed the finished record).
+
+    ONNX Runtime runs the whole graph in one call without the GIL. Torch's forward takes the
+    GIL between its ~100 modules, and dlib's face search holds it, so on torch nothing overlapped
+    (0.46 s still to embed after the search, 0.47 s alone: benchmarks/results/scan.md)."""
     backbone = detector.backbone
-    if not hasattr(backbone, "embed_and_classify"):
+    if getattr(backbone, "engine", None) != "onnx" or not hasattr(backbone, "embed_and_classify"):
         return None
     return EmbedAhead(backbone)
