@@ -93,8 +93,8 @@ def build_config(args):
         bb["pretrained"] = args.pretrained
     if args.arch is not None:
         bb["name"] = args.arch
-    elif architecture_of(args.pretrained or ""):
-        bb["name"] = architecture_of(args.pretrained)   # the architecture the packaged weights fit
+    elif arch := architecture_of(args.pretrained or ""):
+        bb["name"] = arch   # the architecture the packaged weights fit
     sy = {}
     if args.domain_aug is not None:
         sy["p_domain"] = args.domain_aug

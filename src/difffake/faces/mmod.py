@@ -96,7 +96,6 @@ class MmodDetector(Landmarks68):
         return (rx0, ry0, rx1, ry1), min(self.max_zoom, self.near_face_px / side)
 
     def _cnn_boxes(self, img: np.ndarray, scale: float, dx: float = 0.0, dy: float = 0.0) -> list:
-        # not `_run`: faces.roi wraps detectors that have HOG's `_run(gray)`
         found = []
         for d in self._cnn(img, 0):
             if d.confidence < self.min_confidence:

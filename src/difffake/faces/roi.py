@@ -17,7 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .detect import Face
+from .detect import DlibDetector, Face
 
 
 class RoiTracker:
@@ -78,7 +78,9 @@ class RoiTracker:
 
 
 def with_roi_tracking(detector, policy: str):
-    """The detector wrapped by RoiTracker where that is safe (track policy, a HOG-style detector)."""
-    if policy != "track" or not all(hasattr(detector, a) for a in ("_run", "landmarks", "detect")):
+    """The detector wrapped by RoiTracker where that is safe: the track policy and dlib's HOG
+    detector, whose plain pass (`_run` on a grey window) the tracker calls; any other detector
+    (dlib's CNN, a plugin) is returned as it is."""
+    if policy != "track" or not isinstance(detector, DlibDetector):
         return detector
     return RoiTracker(detector)
