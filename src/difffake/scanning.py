@@ -47,8 +47,10 @@ class _CountingDetector:
 
 def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: bool = False,
                evidence=None, with_evidence: bool = False, progress: Progress | None = None,
-               identity_reference=None):
+               identity_reference=None, frames=None):
     """ScanResult of one file; the face record and file evidence are attached when asked.
+
+    `frames`: the file's frames already decoding (faces.decode_ahead.FramesAhead).
 
     `identity_reference`: a Detector.reference(...) of trusted faces: adds the identity check.
     `evidence`: an Evidence already probed (the server's content check) so the
@@ -76,7 +78,7 @@ def scan_video(detector, path, video_id: str, reference_emb=None, keep_record: b
     ahead = embed_ahead_for(detector)   # the network embeds the first faces while later ones are found
     hooks = [h.on_face for h in (prefetch, ahead) if h is not None]
     try:
-        record = extract_faces(path, detector.face_cfg, faces, video_id=video_id,
+        record = extract_faces(path, detector.face_cfg, faces, video_id=video_id, frames=frames,
                                on_face=(lambda *face: [hook(*face) for hook in hooks]) if hooks else None)
     except BaseException:
         if ahead is not None:

@@ -15,6 +15,7 @@ import numpy as np
 from ..config import FaceConfig
 from ..errors import MediaError
 from .crop import box_of, crop_face, shrink, union_box
+from .decode_ahead import FramesAhead
 from .detect import FaceDetector, pick_face
 from .detectors import make_detector
 from .identity_switch import split_by_identity
@@ -39,11 +40,13 @@ def store_settings(cfg: FaceConfig) -> dict:
 
 
 def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | None = None,
-                  video_id: str | None = None, on_face=None) -> FaceRecord:
+                  video_id: str | None = None, on_face=None, frames: FramesAhead | None = None) -> FaceRecord:
     """Faces of `cfg.num_frames` evenly spaced frames of a video (a photo: one frame).
 
     `on_face(frame_index, crop, landmarks)` is called for each face as soon as it is
     cropped (the identity check starts describing faces while later frames decode).
+    `frames`: this file's frames already decoding (faces.decode_ahead, as a batch scan
+    starts the next file); else they are decoded here, one frame ahead of the search.
 
     Raises difffake.errors.MediaError (file + reason) when the file cannot be decoded.
     """
@@ -51,35 +54,45 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
     detector = detector or detector_for(cfg)
     path = Path(path)
     t0 = time.perf_counter()
-    info: dict = {}
+    if frames is not None and (frames.path != path or frames.num_frames != cfg.num_frames):
+        raise ValueError(f"frames decoded for {frames.path} ({frames.num_frames} frames), "
+                         f"not {path} ({cfg.num_frames} frames)")
+    info: dict = frames.info if frames is not None else {}
     indices, has_face, boxes, lms, scores, crops, stages = [], [], [], [], [], [], []
     frame_size = (0, 0)
     hint = None  # previous face's detector box: lets the detector track small faces
-    frames = iter_frames(path, cfg.num_frames, info)
-    for index, rgb in (read_ahead(frames) if READ_AHEAD else frames):   # decoding overlaps detection
-        frame_size = rgb.shape[:2]
-        face = pick_face(detector.detect(rgb, hint_box=hint), cfg.policy, previous_box=hint)
-        indices.append(index)
-        if face is None:
-            has_face.append(False)
-            boxes.append(np.full(4, np.nan, np.float32))
-            lms.append(np.full((68, 2), np.nan, np.float32))
-            scores.append(np.nan)
-            crops.append(None)
-            stages.append("none")
-            continue
-        hint = face.box
-        region = union_box(face.box, box_of(face.landmarks))
-        crop, cb, lm = crop_face(rgb, region, cfg.crop_scale, landmarks=face.landmarks)
-        crop, lm = shrink(crop, lm, cfg.store_max_side)
-        has_face.append(True)
-        boxes.append(np.array(cb, np.float32))
-        lms.append(lm)
-        scores.append(face.score)
-        crops.append(crop)
-        stages.append(face.stage)
-        if on_face is not None:
-            on_face(index, crop, lm)
+    ahead = frames   # decoding already, in its own thread; closed below
+    if ahead is None:
+        frames = iter_frames(path, cfg.num_frames, info)
+        frames = read_ahead(frames) if READ_AHEAD else frames   # decoding overlaps detection
+    try:
+        for index, rgb in frames:
+            frame_size = rgb.shape[:2]
+            face = pick_face(detector.detect(rgb, hint_box=hint), cfg.policy, previous_box=hint)
+            indices.append(index)
+            if face is None:
+                has_face.append(False)
+                boxes.append(np.full(4, np.nan, np.float32))
+                lms.append(np.full((68, 2), np.nan, np.float32))
+                scores.append(np.nan)
+                crops.append(None)
+                stages.append("none")
+                continue
+            hint = face.box
+            region = union_box(face.box, box_of(face.landmarks))
+            crop, cb, lm = crop_face(rgb, region, cfg.crop_scale, landmarks=face.landmarks)
+            crop, lm = shrink(crop, lm, cfg.store_max_side)
+            has_face.append(True)
+            boxes.append(np.array(cb, np.float32))
+            lms.append(lm)
+            scores.append(face.score)
+            crops.append(crop)
+            stages.append(face.stage)
+            if on_face is not None:
+                on_face(index, crop, lm)
+    finally:   # a search that failed stops the decoding thread now, not when the traceback goes
+        if ahead is not None:
+            ahead.close()
     if not any(has_face) and info.get("kind") in ("video", "gif"):
         # "no face" only for frames that decoded cleanly: a corrupt stream is an unreadable file
         from .stream_check import undecodable_reason

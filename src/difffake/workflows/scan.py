@@ -100,28 +100,48 @@ def scan_entries(detector, entries, reference: Reference | None = None,
     error result in place."""
     ref_emb = reference.embeddings if reference is not None else None
     identity = reference.identity if reference is not None else None
+    usable = scan_files(detector, [(e.path, e.video_id) for e in entries if e.reason is None], ref_emb,
+                        keep_records=keep_records, identity_reference=identity)
     for e in entries:
-        if e.reason is not None:
-            yield error_result(e.path, e.video_id, e.message)
-        else:
-            yield from scan_files(detector, [(e.path, e.video_id)], ref_emb, keep_records=keep_records,
-                                  identity_reference=identity)
+        yield error_result(e.path, e.video_id, e.message) if e.reason is not None else next(usable)
 
 
 def scan_files(detector, jobs: Iterable, reference_emb=None, keep_records: bool = False,
                identity_reference=None) -> Iterator[ScanResult]:
-    """Yield a ScanResult per (path, video_id); the face record is attached when asked."""
+    """Yield a ScanResult per (path, video_id); the face record is attached when asked.
+
+    The next file's frames start decoding once the current file's are all decoded
+    (faces.decode_ahead), one file ahead at most: its search then finds them ready."""
+    from ..faces.decode_ahead import FramesAhead
     from ..scanning import scan_video
 
-    for path, vid in jobs:
-        try:
-            yield scan_video(detector, path, vid, reference_emb, keep_record=keep_records,
-                             with_evidence=keep_records, identity_reference=identity_reference)
-        except MediaError as exc:
-            yield error_result(path, vid, str(exc))
-        except Exception as exc:  # one odd file never stops the batch
-            log.exception("%s: unexpected failure", path)
-            yield error_result(path, vid, f"{path}: unexpected {type(exc).__name__}: {exc}")
+    jobs = list(jobs)
+    num_frames = detector.face_cfg.num_frames
+    started: dict[int, FramesAhead] = {}   # filled from the decoding thread of the file before
+
+    def start(k: int) -> None:
+        if k < len(jobs) and k not in started:
+            started[k] = FramesAhead(jobs[k][0], num_frames)
+
+    try:
+        for k, (path, vid) in enumerate(jobs):
+            start(k)   # the first file, or one whose predecessor failed before decoding
+            frames = started.pop(k)
+            frames.when_decoded(lambda k=k: start(k + 1))
+            try:
+                yield scan_video(detector, path, vid, reference_emb, keep_record=keep_records,
+                                 with_evidence=keep_records, identity_reference=identity_reference,
+                                 frames=frames)
+            except MediaError as exc:
+                yield error_result(path, vid, str(exc))
+            except Exception as exc:  # one odd file never stops the batch
+                log.exception("%s: unexpected failure", path)
+                yield error_result(path, vid, f"{path}: unexpected {type(exc).__name__}: {exc}")
+            finally:
+                frames.close()
+    finally:   # the caller stopped early: no decoding thread is left behind
+        for frames in started.values():
+            frames.close()
 
 
 def error_result(path, vid, message) -> ScanResult:

@@ -1,0 +1,124 @@
+"""faces.decode_ahead: a file's frames decoded ahead, exactly as iter_frames gives them, in bounded memory."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from difffake.config import FaceConfig
+from difffake.errors import MediaError
+from difffake.faces.decode_ahead import FramesAhead
+from difffake.faces.video import iter_frames
+
+
+def _wait_decoded(ahead: FramesAhead, timeout: float = 10.0) -> None:
+    done = threading.Event()
+    ahead.when_decoded(done.set)
+    assert done.wait(timeout), "decoding never ended"
+
+
+def test_same_frames_order_and_info_as_iter_frames(synthetic_videos):
+    video = synthetic_videos / "astro_1.mp4"
+    info: dict = {}
+    plain = list(iter_frames(video, 7, info))
+    ahead = FramesAhead(video, 7)
+    got = list(ahead)
+    assert [i for i, _ in got] == [i for i, _ in plain] and len(got) == 7
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(got, plain))
+    assert ahead.info == info and ahead.info["frame_count"] > 7
+
+
+def test_the_error_of_an_unreadable_file_reaches_the_caller(tmp_path):
+    bad = tmp_path / "not_a_video.mp4"
+    bad.write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(MediaError) as plain:
+        list(iter_frames(bad, 4))
+    with pytest.raises(MediaError) as ahead:
+        list(FramesAhead(bad, 4))
+    assert str(ahead.value) == str(plain.value) and "not_a_video.mp4" in str(ahead.value)
+
+
+def test_decoded_frames_wait_within_the_byte_budget_and_close_stops_the_thread(synthetic_videos):
+    ahead = FramesAhead(synthetic_videos / "astro_0.mp4", 8, max_bytes=1)   # below one frame: one at a time
+    time.sleep(0.5)   # every chance to run ahead
+    assert ahead.buffered == 1
+    first = next(iter(ahead))
+    assert first[0] == 0
+    ahead.close()
+    assert not ahead._thread.is_alive() and ahead.buffered == 0
+
+
+def test_when_decoded_runs_once_before_the_end_and_at_once_when_registered_late(synthetic_videos):
+    ahead = FramesAhead(synthetic_videos / "astro_0.mp4", 5)
+    calls = []
+    ahead.when_decoded(lambda: calls.append(("early", ahead.buffered)))
+    frames = list(ahead)
+    assert len(frames) == 5 and len(calls) == 1
+    ahead.when_decoded(lambda: calls.append(("late", None)))   # decoding is over: called here and now
+    assert calls[1] == ("late", None)
+
+
+def test_extract_faces_gives_the_same_record_from_frames_decoded_ahead(synthetic_videos, face_detector):
+    from difffake.faces.pipeline import extract_faces
+
+    video, cfg = synthetic_videos / "astro_2.mp4", FaceConfig(num_frames=6)
+    plain = extract_faces(video, cfg, face_detector)
+    ahead = FramesAhead(video, 6)
+    _wait_decoded(ahead)
+    record = extract_faces(video, cfg, face_detector, frames=ahead)
+    assert record.num_faces == plain.num_faces > 0
+    assert np.array_equal(record.frame_indices, plain.frame_indices)
+    assert np.array_equal(record.landmarks, plain.landmarks, equal_nan=True)
+    assert all(np.array_equal(a, b) for a, b in zip(record.crops, plain.crops) if a is not None)
+    assert record.meta["frame_count"] == plain.meta["frame_count"]
+
+
+def test_extract_faces_refuses_frames_of_another_file(synthetic_videos, face_detector):
+    from difffake.faces.pipeline import extract_faces
+
+    ahead = FramesAhead(synthetic_videos / "astro_0.mp4", 6)
+    try:
+        with pytest.raises(ValueError, match="astro_0.mp4"):
+            extract_faces(synthetic_videos / "astro_1.mp4", FaceConfig(num_frames=6), face_detector, frames=ahead)
+    finally:
+        ahead.close()
+
+
+def test_a_batch_decodes_the_next_file_before_the_current_result_and_scores_as_one_by_one(
+        tiny_detector, synthetic_videos, monkeypatch):
+    from difffake.faces import decode_ahead
+    from difffake.scanning import scan_video
+    from difffake.workflows import scan as scan_workflow
+
+    made: list[str] = []
+
+    class Recorded(decode_ahead.FramesAhead):
+        def __init__(self, path, *a, **k):
+            made.append(str(path))
+            super().__init__(path, *a, **k)
+
+    monkeypatch.setattr(decode_ahead, "FramesAhead", Recorded)
+    jobs = [(str(synthetic_videos / f"astro_{k}.mp4"), f"v{k}") for k in range(3)]
+    batch = scan_workflow.scan_files(tiny_detector, jobs)
+    first = next(batch)
+    assert made[:2] == [jobs[0][0], jobs[1][0]]   # the second file was decoding before the first result
+    rest = list(batch)
+    assert len(made) == 3
+    one_by_one = [scan_video(tiny_detector, path, vid) for path, vid in jobs]
+    assert [r.score for r in [first, *rest]] == [r.score for r in one_by_one]
+    assert all(r.status == "ok" for r in one_by_one)
+
+
+def test_a_batch_stopped_early_leaves_no_decoding_thread(tiny_detector, synthetic_videos):
+    from difffake.workflows.scan import scan_files
+
+    jobs = [(str(synthetic_videos / f"astro_{k}.mp4"), f"v{k}") for k in range(3)]
+    batch = scan_files(tiny_detector, jobs)
+    next(batch)
+    batch.close()
+    deadline = time.monotonic() + 5
+    while any(t.name == "frames-ahead" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "frames-ahead" for t in threading.enumerate())
