@@ -68,7 +68,7 @@ def dev_twin_scans(shared_data) -> dict:
 # Threads difffake starts; one still alive after its test module is a leak: it keeps
 # decoding, scanning or serving while later tests fork DataLoader workers or the
 # interpreter shuts down, where native code (OpenCV, dlib, ONNX Runtime) can crash.
-OWN_THREADS = ("frame-reader", "frames-ahead", "difffake-scan-", "difffake-embed", "identity-writer", "identity-reader", "uvicorn-test")
+OWN_THREADS = ("frames-ahead", "difffake-scan-", "difffake-embed", "identity-writer", "identity-reader", "uvicorn-test")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -122,3 +122,41 @@ def test_a_batch_stopped_early_leaves_no_decoding_thread(tiny_detector, syntheti
     while any(t.name == "frames-ahead" for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(t.name == "frames-ahead" for t in threading.enumerate())
+
+
+def test_extracted_faces_are_identical_with_and_without_the_decoding_thread(synthetic_videos, face_detector,
+                                                                          monkeypatch):
+    from difffake.faces import pipeline
+
+    video = synthetic_videos / "astro_0.mp4"
+    with_thread = pipeline.extract_faces(video, FaceConfig(num_frames=8), face_detector)
+    monkeypatch.setattr(pipeline, "READ_AHEAD", False)
+    plain = pipeline.extract_faces(video, FaceConfig(num_frames=8), face_detector)
+    assert with_thread.num_faces == plain.num_faces > 0
+    assert np.array_equal(with_thread.frame_indices, plain.frame_indices)
+    assert np.array_equal(with_thread.landmarks, plain.landmarks, equal_nan=True)
+    assert all(np.array_equal(a, b) for a, b in zip(with_thread.crops, plain.crops) if a is not None)
+    assert with_thread.meta["frame_count"] == plain.meta["frame_count"]
+
+
+def test_a_search_that_fails_stops_the_decoding_thread_at_once(synthetic_videos, face_detector):
+    from difffake.faces.pipeline import extract_faces
+
+    class Breaks:
+        name = "breaks"
+
+        def __init__(self):
+            self.calls = 0
+
+        def detect(self, rgb, hint_box=None):
+            self.calls += 1
+            if self.calls == 2:
+                raise RuntimeError("detector failed on frame 2")
+            return face_detector.detect(rgb, hint_box=hint_box)
+
+    video = synthetic_videos / "astro_0.mp4"
+    ahead = FramesAhead(video, 8, max_bytes=1)   # one frame at a time: the thread waits, it cannot end alone
+    with pytest.raises(RuntimeError, match="frame 2"):
+        extract_faces(video, FaceConfig(num_frames=8), Breaks(), frames=ahead)
+    # the traceback above still holds the frames' generator: the thread must be gone all the same
+    assert not ahead._thread.is_alive()

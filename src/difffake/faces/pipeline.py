@@ -1,7 +1,8 @@
 """Video or photo -> FaceRecord: sample frames, detect, pick one face, crop, shrink.
 
-Frames are processed as they are decoded, so a long 8K video never holds more
-than one full frame in memory. Frames without a face stay in the record with
+Frames are processed as they are decoded, in a second thread that holds at most
+64 MB of them (faces.decode_ahead), so a long 8K video never holds more than two
+full frames in memory. Frames without a face stay in the record with
 has_face=False (never dropped silently).
 """
 from __future__ import annotations
@@ -19,12 +20,11 @@ from .decode_ahead import FramesAhead
 from .detect import FaceDetector, pick_face
 from .detectors import make_detector
 from .identity_switch import split_by_identity
-from .read_ahead import read_ahead
 from .roi import with_roi_tracking
 from .store import FaceRecord
 from .video import iter_frames
 
-READ_AHEAD = True   # decode the next sampled frame in a second thread (faces.read_ahead)
+READ_AHEAD = True   # decode the sampled frames in a second thread (faces.decode_ahead)
 
 
 def detector_for(cfg: FaceConfig) -> FaceDetector:
@@ -46,7 +46,7 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
     `on_face(frame_index, crop, landmarks)` is called for each face as soon as it is
     cropped (the identity check starts describing faces while later frames decode).
     `frames`: this file's frames already decoding (faces.decode_ahead, as a batch scan
-    starts the next file); else they are decoded here, one frame ahead of the search.
+    starts the next file); else they are decoded here, ahead of the search (READ_AHEAD).
 
     Raises difffake.errors.MediaError (file + reason) when the file cannot be decoded.
     """
@@ -57,14 +57,15 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
     if frames is not None and (frames.path != path or frames.num_frames != cfg.num_frames):
         raise ValueError(f"frames decoded for {frames.path} ({frames.num_frames} frames), "
                          f"not {path} ({cfg.num_frames} frames)")
-    info: dict = frames.info if frames is not None else {}
+    if frames is None and READ_AHEAD:   # decoding overlaps detection
+        frames = FramesAhead(path, cfg.num_frames)
+    ahead = frames   # decoding in its own thread; closed below
+    info: dict = ahead.info if ahead is not None else {}
+    if ahead is None:
+        frames = iter_frames(path, cfg.num_frames, info)
     indices, has_face, boxes, lms, scores, crops, stages = [], [], [], [], [], [], []
     frame_size = (0, 0)
     hint = None  # previous face's detector box: lets the detector track small faces
-    ahead = frames   # decoding already, in its own thread; closed below
-    if ahead is None:
-        frames = iter_frames(path, cfg.num_frames, info)
-        frames = read_ahead(frames) if READ_AHEAD else frames   # decoding overlaps detection
     try:
         for index, rgb in frames:
             frame_size = rgb.shape[:2]
@@ -90,7 +91,7 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
             stages.append(face.stage)
             if on_face is not None:
                 on_face(index, crop, lm)
-    finally:   # a search that failed stops the decoding thread now, not when the traceback goes
+    finally:   # a failed search stops the decoding thread here, whoever still holds the iterator
         if ahead is not None:
             ahead.close()
     if not any(has_face) and info.get("kind") in ("video", "gif"):
