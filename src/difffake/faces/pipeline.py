@@ -59,15 +59,14 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
                          f"not {path} ({cfg.num_frames} frames)")
     if frames is None and READ_AHEAD:   # decoding overlaps detection
         frames = FramesAhead(path, cfg.num_frames)
-    ahead = frames   # decoding in its own thread; closed below
+    ahead = frames   # decoding in its own thread (closed below), or None: decoded here, frame by frame
     info: dict = ahead.info if ahead is not None else {}
-    if ahead is None:
-        frames = iter_frames(path, cfg.num_frames, info)
+    source = ahead if ahead is not None else iter_frames(path, cfg.num_frames, info)
     indices, has_face, boxes, lms, scores, crops, stages = [], [], [], [], [], [], []
     frame_size = (0, 0)
     hint = None  # previous face's detector box: lets the detector track small faces
     try:
-        for index, rgb in frames:
+        for index, rgb in source:
             frame_size = rgb.shape[:2]
             face = pick_face(detector.detect(rgb, hint_box=hint), cfg.policy, previous_box=hint)
             indices.append(index)
