@@ -160,3 +160,24 @@ def test_a_search_that_fails_stops_the_decoding_thread_at_once(synthetic_videos,
         extract_faces(video, FaceConfig(num_frames=8), Breaks(), frames=ahead)
     # the traceback above still holds the frames' generator: the thread must be gone all the same
     assert not ahead._thread.is_alive()
+
+
+def test_a_failing_callback_does_not_hold_back_the_frames(synthetic_videos):
+    ahead = FramesAhead(synthetic_videos / "astro_0.mp4", 5, max_bytes=1)   # still decoding when registered
+
+    def breaks():
+        raise OSError("cannot start the next file")
+
+    ahead.when_decoded(breaks)
+    errors = []
+    previous, threading.excepthook = threading.excepthook, errors.append   # the thread reports it, as usual
+    frames: list = []
+    reader = threading.Thread(target=lambda: frames.extend(ahead))
+    try:
+        reader.start()
+        reader.join(10)
+    finally:
+        threading.excepthook = previous
+    assert not reader.is_alive(), "the frames never ended"
+    assert len(frames) == 5
+    assert [type(e.exc_value) for e in errors] == [OSError]

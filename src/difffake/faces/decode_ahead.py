@@ -72,12 +72,14 @@ class FramesAhead:
             with self._cond:
                 self._decoded = True
                 callbacks, self._callbacks = self._callbacks, []
-            if not self._stopped:
-                for callback in callbacks:
-                    callback()
-            with self._cond:
-                self._finished = True
-                self._cond.notify_all()
+            try:
+                if not self._stopped:
+                    for callback in callbacks:
+                        callback()
+            finally:   # a failing callback must not leave the caller waiting for the end
+                with self._cond:
+                    self._finished = True
+                    self._cond.notify_all()
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         try:
