@@ -19,6 +19,14 @@ def _wait_decoded(ahead: FramesAhead, timeout: float = 10.0) -> None:
     assert done.wait(timeout), "decoding never ended"
 
 
+def _assert_same_record(record, plain) -> None:
+    assert record.num_faces == plain.num_faces > 0
+    assert np.array_equal(record.frame_indices, plain.frame_indices)
+    assert np.array_equal(record.landmarks, plain.landmarks, equal_nan=True)
+    assert all(np.array_equal(a, b) for a, b in zip(record.crops, plain.crops) if a is not None)
+    assert record.meta["frame_count"] == plain.meta["frame_count"]
+
+
 def test_same_frames_order_and_info_as_iter_frames(synthetic_videos):
     video = synthetic_videos / "astro_1.mp4"
     info: dict = {}
@@ -67,12 +75,7 @@ def test_extract_faces_gives_the_same_record_from_frames_decoded_ahead(synthetic
     plain = extract_faces(video, cfg, face_detector)
     ahead = FramesAhead(video, 6)
     _wait_decoded(ahead)
-    record = extract_faces(video, cfg, face_detector, frames=ahead)
-    assert record.num_faces == plain.num_faces > 0
-    assert np.array_equal(record.frame_indices, plain.frame_indices)
-    assert np.array_equal(record.landmarks, plain.landmarks, equal_nan=True)
-    assert all(np.array_equal(a, b) for a, b in zip(record.crops, plain.crops) if a is not None)
-    assert record.meta["frame_count"] == plain.meta["frame_count"]
+    _assert_same_record(extract_faces(video, cfg, face_detector, frames=ahead), plain)
 
 
 def test_extract_faces_refuses_frames_of_another_file(synthetic_videos, face_detector):
@@ -131,12 +134,7 @@ def test_extracted_faces_are_identical_with_and_without_the_decoding_thread(synt
     video = synthetic_videos / "astro_0.mp4"
     with_thread = pipeline.extract_faces(video, FaceConfig(num_frames=8), face_detector)
     monkeypatch.setattr(pipeline, "READ_AHEAD", False)
-    plain = pipeline.extract_faces(video, FaceConfig(num_frames=8), face_detector)
-    assert with_thread.num_faces == plain.num_faces > 0
-    assert np.array_equal(with_thread.frame_indices, plain.frame_indices)
-    assert np.array_equal(with_thread.landmarks, plain.landmarks, equal_nan=True)
-    assert all(np.array_equal(a, b) for a, b in zip(with_thread.crops, plain.crops) if a is not None)
-    assert with_thread.meta["frame_count"] == plain.meta["frame_count"]
+    _assert_same_record(with_thread, pipeline.extract_faces(video, FaceConfig(num_frames=8), face_detector))
 
 
 def test_a_search_that_fails_stops_the_decoding_thread_at_once(synthetic_videos, face_detector):
@@ -158,7 +156,7 @@ def test_a_search_that_fails_stops_the_decoding_thread_at_once(synthetic_videos,
     ahead = FramesAhead(video, 8, max_bytes=1)   # one frame at a time: the thread waits, it cannot end alone
     with pytest.raises(RuntimeError, match="frame 2"):
         extract_faces(video, FaceConfig(num_frames=8), Breaks(), frames=ahead)
-    # the traceback above still holds the frames' generator: the thread must be gone all the same
+    # the traceback above still holds extract_faces' frame: the thread must be gone all the same
     assert not ahead._thread.is_alive()
 
 

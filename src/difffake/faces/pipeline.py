@@ -59,40 +59,36 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
                          f"not {path} ({cfg.num_frames} frames)")
     if frames is None and READ_AHEAD:   # decoding overlaps detection
         frames = FramesAhead(path, cfg.num_frames)
-    ahead = frames   # decoding in its own thread (closed below), or None: decoded here, frame by frame
-    info: dict = ahead.info if ahead is not None else {}
-    source = ahead if ahead is not None else iter_frames(path, cfg.num_frames, info)
+    info: dict = frames.info if frames is not None else {}
+    # a FramesAhead stops its thread when its iterator ends, also when the search fails
+    source = frames if frames is not None else iter_frames(path, cfg.num_frames, info)
     indices, has_face, boxes, lms, scores, crops, stages = [], [], [], [], [], [], []
     frame_size = (0, 0)
     hint = None  # previous face's detector box: lets the detector track small faces
-    try:
-        for index, rgb in source:
-            frame_size = rgb.shape[:2]
-            face = pick_face(detector.detect(rgb, hint_box=hint), cfg.policy, previous_box=hint)
-            indices.append(index)
-            if face is None:
-                has_face.append(False)
-                boxes.append(np.full(4, np.nan, np.float32))
-                lms.append(np.full((68, 2), np.nan, np.float32))
-                scores.append(np.nan)
-                crops.append(None)
-                stages.append("none")
-                continue
-            hint = face.box
-            region = union_box(face.box, box_of(face.landmarks))
-            crop, cb, lm = crop_face(rgb, region, cfg.crop_scale, landmarks=face.landmarks)
-            crop, lm = shrink(crop, lm, cfg.store_max_side)
-            has_face.append(True)
-            boxes.append(np.array(cb, np.float32))
-            lms.append(lm)
-            scores.append(face.score)
-            crops.append(crop)
-            stages.append(face.stage)
-            if on_face is not None:
-                on_face(index, crop, lm)
-    finally:   # a failed search stops the decoding thread here, whoever still holds the iterator
-        if ahead is not None:
-            ahead.close()
+    for index, rgb in source:
+        frame_size = rgb.shape[:2]
+        face = pick_face(detector.detect(rgb, hint_box=hint), cfg.policy, previous_box=hint)
+        indices.append(index)
+        if face is None:
+            has_face.append(False)
+            boxes.append(np.full(4, np.nan, np.float32))
+            lms.append(np.full((68, 2), np.nan, np.float32))
+            scores.append(np.nan)
+            crops.append(None)
+            stages.append("none")
+            continue
+        hint = face.box
+        region = union_box(face.box, box_of(face.landmarks))
+        crop, cb, lm = crop_face(rgb, region, cfg.crop_scale, landmarks=face.landmarks)
+        crop, lm = shrink(crop, lm, cfg.store_max_side)
+        has_face.append(True)
+        boxes.append(np.array(cb, np.float32))
+        lms.append(lm)
+        scores.append(face.score)
+        crops.append(crop)
+        stages.append(face.stage)
+        if on_face is not None:
+            on_face(index, crop, lm)
     if not any(has_face) and info.get("kind") in ("video", "gif"):
         # "no face" only for frames that decoded cleanly: a corrupt stream is an unreadable file
         from .stream_check import undecodable_reason
