@@ -38,7 +38,7 @@ def export_detector(directory, opset: int | None = None) -> dict:
     fd, tmp = tempfile.mkstemp(dir=directory, suffix=".onnx.tmp")
     os.close(fd)
     try:
-        export_onnx(backbone, tmp, opset=opset or OPSET)
+        pads_folded = export_onnx(backbone, tmp, opset=opset or OPSET)
         meta = json.loads((directory / "backbone.json").read_text())
         diff = engine_difference(backbone, OnnxBackbone(tmp, meta), parity_crops())
         worst = max(diff["embedding_max_abs_diff"], diff["probability_max_abs_diff"])
@@ -51,6 +51,7 @@ def export_detector(directory, opset: int | None = None) -> dict:
         Path(tmp).unlink(missing_ok=True)
     record = {"file": ONNX_FILE, "opset": opset or OPSET, "inputs": ["image"],
               "outputs": ["embedding", "logits"], "exporter": "torch.onnx (TorchScript, dynamo=False)",
+              "pads_folded_into_convs": pads_folded,
               "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
                            "onnx": __import__("onnx").__version__},
               "parity_vs_torch": diff}

@@ -89,6 +89,9 @@ def test_default_detector_ships_a_checksummed_onnx_graph():
     assert ONNX_FILE in card["checksums"] and (DEFAULT_DIR / ONNX_FILE).is_file()
     parity = card["onnx"]["parity_vs_torch"]
     assert parity["embedding_max_abs_diff"] <= TOLERANCE
+    assert card["onnx"]["pads_folded_into_convs"] == 5   # no run-time Pad left in the shipped graph
+    import onnx
+    assert "Pad" not in {n.op_type for n in onnx.load(str(DEFAULT_DIR / ONNX_FILE)).graph.node}
     assert Detector.load().backbone.engine == "onnx"            # auto picks ONNX Runtime on the CPU
     assert Detector.load(engine="torch").backbone.engine == "torch"
 
@@ -141,6 +144,7 @@ def exported_detector(tiny_detector, tmp_path_factory):
 def test_exported_detector_scans_alike_with_both_engines(exported_detector, synthetic_videos):
     card = json.loads((exported_detector / "model.json").read_text())
     assert card["checksums"][ONNX_FILE] and card["onnx"]["outputs"] == ["embedding", "logits"]
+    assert card["onnx"]["pads_folded_into_convs"] == 5
     by_engine = {e: Detector.load(exported_detector, engine=e) for e in ("onnx", "torch")}
     assert {e: d.backbone.engine for e, d in by_engine.items()} == {"onnx": "onnx", "torch": "torch"}
     from difffake.faces.pipeline import extract_faces

@@ -96,11 +96,13 @@ def test_a_batch_decodes_the_next_file_before_the_current_result_and_scores_as_o
     from difffake.workflows import scan as scan_workflow
 
     made: list[str] = []
+    threads: list = []
 
     class Recorded(decode_ahead.FramesAhead):
         def __init__(self, path, *a, **k):
             made.append(str(path))
             super().__init__(path, *a, **k)
+            threads.append(self.decode_threads)
 
     monkeypatch.setattr(decode_ahead, "FramesAhead", Recorded)
     jobs = [(str(synthetic_videos / f"astro_{k}.mp4"), f"v{k}") for k in range(3)]
@@ -109,9 +111,22 @@ def test_a_batch_decodes_the_next_file_before_the_current_result_and_scores_as_o
     assert made[:2] == [jobs[0][0], jobs[1][0]]   # the second file was decoding before the first result
     rest = list(batch)
     assert len(made) == 3
+    assert threads == [scan_workflow.BATCH_DECODE_THREADS] * 3 == [1] * 3   # the files overlap: one thread each
     one_by_one = [scan_video(tiny_detector, path, vid) for path, vid in jobs]
     assert [r.score for r in [first, *rest]] == [r.score for r in one_by_one]
     assert all(r.status == "ok" for r in one_by_one)
+    list(scan_workflow.scan_files(tiny_detector, jobs[:1]))
+    assert threads[-1] is None   # a single file keeps FFmpeg's own threads: nothing overlaps its decoding
+
+
+def test_one_decoding_thread_gives_the_same_frames(synthetic_videos):
+    video = synthetic_videos / "astro_1.mp4"
+    plain = list(FramesAhead(video, 7))
+    single = FramesAhead(video, 7, decode_threads=1)
+    assert single.decode_threads == 1
+    got = list(single)
+    assert [i for i, _ in got] == [i for i, _ in plain] and len(got) == 7
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(got, plain))
 
 
 def test_a_batch_stopped_early_leaves_no_decoding_thread(tiny_detector, synthetic_videos):

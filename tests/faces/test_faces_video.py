@@ -97,6 +97,29 @@ def test_wrong_reported_frame_count(tmp_path, monkeypatch, reported):
         assert idx.max() >= 35, "the tail of the video must still be sampled"
 
 
+@pytest.mark.parametrize("reported", [None, 55])
+def test_one_decoding_thread_reads_the_same_frames_on_every_pass(tmp_path, monkeypatch, reported):
+    """decode_threads=1 opens each capture (also the second pass after a wrong count) on one thread."""
+    path = write_numbered_video(tmp_path / "numbered.mp4", 40)
+    real, opened = cv2.VideoCapture, []
+
+    def capture(p, *args):
+        opened.append(args)
+        cap = real(p, *args)
+        return _CountLie(cap, reported) if reported else cap
+
+    monkeypatch.setattr(video.cv2, "VideoCapture", capture)
+    default = list(video.iter_frames(path, 8))
+    assert opened and all(args == () for args in opened)   # FFmpeg's own threads
+    opened.clear()
+    single = list(video.iter_frames(path, 8, decode_threads=1))
+    assert [i for i, _ in single] == [i for i, _ in default]
+    assert [frame_number(f) for _, f in single] == [i for i, _ in single]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(single, default))
+    assert opened and all(args == (cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1]) for args in opened)
+    assert len(opened) == (2 if reported else 1)
+
+
 def test_gif_frames(tmp_path):
     path = tmp_path / "anim.gif"
     frames = [Image.fromarray(numbered_frame(i)) for i in range(10)]
@@ -112,7 +135,7 @@ def test_gif_falls_back_to_pil_when_opencv_cannot(tmp_path, monkeypatch):
     frames = [Image.fromarray(numbered_frame(i)) for i in range(6)]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0)
 
-    def refuse(p, n, info, limit=None):
+    def refuse(p, n, info, limit=None, threads=None):
         raise MediaError(p, "opencv refuses")
         yield  # pragma: no cover  (makes this a generator like the real one)
 

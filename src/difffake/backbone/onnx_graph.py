@@ -2,7 +2,8 @@
 
 Uses torch's TorchScript-based exporter (`dynamo=False`): it needs only the
 `onnx` package, and for this fixed-size CNN it gives a plain graph that ONNX
-Runtime optimises well. Needs the `train` extra (torch, onnx).
+Runtime optimises well once the run-time "same" Pads are folded into their Convs
+(backbone.onnx_pad_fold). Needs the `train` extra (torch, onnx) and onnxruntime.
 """
 from __future__ import annotations
 
@@ -27,9 +28,14 @@ class _EmbedAndClassify(nn.Module):
         return emb, self.backbone.head(emb)
 
 
-def export_onnx(backbone, path, opset: int = OPSET) -> None:
-    """Write `backbone` (on CPU, eval mode) as ONNX with a dynamic batch axis."""
+def export_onnx(backbone, path, opset: int = OPSET) -> int:
+    """Write `backbone` (on CPU, eval mode) as ONNX with a dynamic batch axis, for its input size;
+    returns how many run-time "same" Pads were folded into their Convs (backbone.onnx_pad_fold)."""
     import warnings
+
+    import onnx
+
+    from .onnx_pad_fold import fold_pads_into_convs
 
     model = _EmbedAndClassify(backbone).to("cpu").eval()
     example = torch.zeros((2, 3, backbone.input_size, backbone.input_size), dtype=torch.float32)
@@ -39,6 +45,10 @@ def export_onnx(backbone, path, opset: int = OPSET) -> None:
         torch.onnx.export(model, (example,), str(path), input_names=[INPUT], output_names=list(OUTPUTS),
                           dynamic_axes=axes, opset_version=opset, do_constant_folding=True,
                           dynamo=False)
+    graph = onnx.load(str(path))
+    folded = fold_pads_into_convs(graph)
+    onnx.save(graph, str(path))
+    return folded
 
 
 def parity_crops(n: int = 8, seed: int = 0) -> list[np.ndarray]:

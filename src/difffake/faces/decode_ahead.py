@@ -24,10 +24,12 @@ MAX_BYTES = 64 * 2 ** 20   # 93 frames of 640 x 360, 10 of 1080p
 class FramesAhead:
     """Starts decoding at construction; iterate once for (frame index, RGB frame)."""
 
-    def __init__(self, path, num_frames: int, max_bytes: int = MAX_BYTES):
+    def __init__(self, path, num_frames: int, max_bytes: int = MAX_BYTES,
+                 decode_threads: int | None = None):
         self.path = Path(path)
         self.num_frames = int(num_frames)
         self.max_bytes = int(max_bytes)
+        self.decode_threads = decode_threads   # FFmpeg's threads (faces.video.iter_frames)
         self.info: dict = {}
         self._cond = threading.Condition()
         self._items: deque[tuple[int, np.ndarray]] = deque()
@@ -54,7 +56,7 @@ class FramesAhead:
         callback()
 
     def _produce(self) -> None:
-        frames = iter_frames(self.path, self.num_frames, self.info)
+        frames = iter_frames(self.path, self.num_frames, self.info, decode_threads=self.decode_threads)
         try:
             for item in frames:
                 with self._cond:
