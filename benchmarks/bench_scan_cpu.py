@@ -25,10 +25,10 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
-
 from bench_scan import dev_videos
-from difffake.backbone.model import Backbone
+
 from difffake.backbone.meta import read_backbone_json
+from difffake.backbone.model import Backbone
 from difffake.backbone.onnx_engine import OnnxBackbone
 from difffake.backbone.onnx_graph import export_onnx, parity_crops
 from difffake.detector import DEFAULT_DIR
