@@ -194,3 +194,61 @@ def test_a_failing_callback_does_not_hold_back_the_frames(synthetic_videos):
     assert not reader.is_alive(), "the frames never ended"
     assert len(frames) == 5
     assert [type(e.exc_value) for e in errors] == [OSError]
+
+
+@pytest.fixture
+def opened_captures(monkeypatch) -> list:
+    """The extra arguments of every cv2.VideoCapture the frame reader opens (real captures)."""
+    import cv2
+
+    from difffake.faces import video
+
+    real, opened = cv2.VideoCapture, []
+
+    def capture(path, *args):
+        opened.append(args)
+        return real(path, *args)
+
+    monkeypatch.setattr(video.cv2, "VideoCapture", capture)
+    return opened
+
+
+@pytest.mark.parametrize("read_ahead", [True, False])
+def test_extract_faces_decodes_on_the_ffmpeg_threads_asked(synthetic_videos, face_detector, monkeypatch,
+                                                             opened_captures, read_ahead):
+    import cv2
+
+    from difffake.faces import pipeline
+
+    monkeypatch.setattr(pipeline, "READ_AHEAD", read_ahead)
+    video, cfg = synthetic_videos / "astro_2.mp4", FaceConfig(num_frames=6)
+    default = pipeline.extract_faces(video, cfg, face_detector)
+    assert opened_captures == [()]   # FFmpeg's own count: one per core
+    one = pipeline.extract_faces(video, cfg, face_detector, decode_threads=1)
+    assert opened_captures[1:] == [(cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])]
+    _assert_same_record(one, default)
+
+
+def test_parallel_workers_decode_each_file_on_one_ffmpeg_thread(synthetic_videos, tmp_path, tiny_detector,
+                                                                 face_detector, opened_captures):
+    import cv2
+
+    from difffake.distributed.actors import prepare_one, scan_one
+    from difffake.faces.pipeline import store_settings
+    from difffake.faces.store import FaceStore
+    from difffake.workflows.prepare import ExtractionWorker, Job
+
+    cfg = FaceConfig(num_frames=3)
+    FaceStore(tmp_path, store_settings(cfg))
+    # a pool process (no read-ahead: the pool fills the cores) and the single-process path
+    in_pool = ExtractionWorker(str(tmp_path), store_settings(cfg), read_ahead=False)
+    alone = ExtractionWorker(str(tmp_path), store_settings(cfg), read_ahead=True)
+    assert (in_pool.decode_threads, alone.decode_threads) == (1, None)
+    assert in_pool.process(Job(str(synthetic_videos / "astro_0.mp4"), "astro_0.mp4"))["ok"]
+    one_thread = (cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])
+    assert opened_captures == [one_thread]
+    row = scan_one(tiny_detector, str(synthetic_videos / "astro_1.mp4"), "astro_1.mp4", decode_threads=1)
+    assert row["status"] == "ok" and opened_captures == [one_thread] * 2   # a Ray actor's scan
+    row = prepare_one(FaceStore(tmp_path), cfg, face_detector, str(synthetic_videos / "astro_2.mp4"),
+                      "astro_2.mp4", decode_threads=1)   # and a Ray actor's prepare
+    assert row["status"] == "ok" and opened_captures == [one_thread] * 3

@@ -45,12 +45,13 @@ class ScanWorker:
         import cv2
         import torch
 
-        # one core per actor: torch, OpenCV and ONNX Runtime would each start a thread per core
-        # otherwise, and the face pipeline a decode thread
+        # one core per actor: torch, OpenCV, FFmpeg (cv2.setNumThreads does not reach it) and ONNX
+        # Runtime would each start a thread per core otherwise, and the face pipeline a decode thread
         from ..faces import pipeline
         torch.set_num_threads(max(1, threads))
         cv2.setNumThreads(max(1, threads))
         pipeline.READ_AHEAD = threads > 1
+        self.decode_threads = max(1, threads)
         self.dry_run = dry_run
         self.detector = None
         if not dry_run:
@@ -65,17 +66,19 @@ class ScanWorker:
     def run(self, path: str, video_id: str) -> dict:
         if self.dry_run:
             return dry_row(path, video_id)
-        return scan_one(self.detector, path, video_id)
+        return scan_one(self.detector, path, video_id, decode_threads=self.decode_threads)
 
 
-def scan_one(detector, path: str, video_id: str) -> dict:
-    """The row of one file, as `difffake scan` scores it (faces, embeddings once, score)."""
+def scan_one(detector, path: str, video_id: str, decode_threads: int | None = None) -> dict:
+    """The row of one file, as `difffake scan` scores it (faces, embeddings once, score);
+    `decode_threads`: FFmpeg's (faces.video.iter_frames)."""
     from ..detector import ScanResult
     from ..faces.pipeline import extract_faces
 
     t0, c0 = time.perf_counter(), time.process_time()
     try:
-        record = extract_faces(path, detector.face_cfg, detector.face_detector(), video_id=video_id)
+        record = extract_faces(path, detector.face_cfg, detector.face_detector(), video_id=video_id,
+                               decode_threads=decode_threads)
         emb = detector.embed_record(record)
         result = detector.scan(path, video_id, record=record, embeddings=emb)
     except MediaError as exc:
@@ -98,7 +101,7 @@ class FaceWorker:
         from ..faces import pipeline
         from ..faces.pipeline import detector_for
         from ..faces.store import FaceStore
-        cv2.setNumThreads(1)   # one core per actor
+        cv2.setNumThreads(1)   # one core per actor (FFmpeg's decoding too: prepare_one)
         pipeline.READ_AHEAD = False
         self.cfg = FaceConfig(**cfg_dict)
         self.dry_run = dry_run
@@ -111,10 +114,10 @@ class FaceWorker:
     def run(self, path: str, video_id: str) -> dict:
         if self.dry_run:
             return dry_row(path, video_id)
-        return prepare_one(self.store, self.cfg, self.detector, path, video_id)
+        return prepare_one(self.store, self.cfg, self.detector, path, video_id, decode_threads=1)
 
 
-def prepare_one(store, cfg, detector, path: str, video_id: str) -> dict:
+def prepare_one(store, cfg, detector, path: str, video_id: str, decode_threads: int | None = None) -> dict:
     """Extract and store one file's faces exactly as `difffake prepare` does."""
     from ..faces.pipeline import extract_faces
     from .workflows import (
@@ -126,7 +129,7 @@ def prepare_one(store, cfg, detector, path: str, video_id: str) -> dict:
         with store.entry_lock(video_id):   # as prepare: a local run on the same store skips it meanwhile
             if (row := _stored_from(store, path, video_id)) is not None:   # written while this waited
                 return row
-            record = extract_faces(path, cfg, detector, video_id=video_id)
+            record = extract_faces(path, cfg, detector, video_id=video_id, decode_threads=decode_threads)
             record.meta["source"] = str(Path(path).resolve())   # as prepare records it
             record.meta.pop("seconds", None)   # as prepare: the timing is in the row, not the entry
             store.save(record)

@@ -40,13 +40,15 @@ def store_settings(cfg: FaceConfig) -> dict:
 
 
 def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | None = None,
-                  video_id: str | None = None, on_face=None, frames: FramesAhead | None = None) -> FaceRecord:
+                  video_id: str | None = None, on_face=None, frames: FramesAhead | None = None,
+                  decode_threads: int | None = None) -> FaceRecord:
     """Faces of `cfg.num_frames` evenly spaced frames of a video (a photo: one frame).
 
     `on_face(frame_index, crop, landmarks)` is called for each face as soon as it is
     cropped (the identity check starts describing faces while later frames decode).
     `frames`: this file's frames already decoding (faces.decode_ahead, as a batch scan
-    starts the next file); else they are decoded here, ahead of the search (READ_AHEAD).
+    starts the next file); else they are decoded here, ahead of the search (READ_AHEAD), on
+    `decode_threads` FFmpeg threads (None: one per core; 1 where files already run in parallel).
 
     Raises difffake.errors.MediaError (file + reason) when the file cannot be decoded.
     """
@@ -58,10 +60,11 @@ def extract_faces(path, cfg: FaceConfig | None = None, detector: FaceDetector | 
         raise ValueError(f"frames decoded for {frames.path} ({frames.num_frames} frames), "
                          f"not {path} ({cfg.num_frames} frames)")
     if frames is None and READ_AHEAD:   # decoding overlaps detection
-        frames = FramesAhead(path, cfg.num_frames)
+        frames = FramesAhead(path, cfg.num_frames, decode_threads=decode_threads)
     info: dict = frames.info if frames is not None else {}
     # a FramesAhead stops its thread when its iterator ends, also when the search fails
-    source = frames if frames is not None else iter_frames(path, cfg.num_frames, info)
+    source = frames if frames is not None else iter_frames(path, cfg.num_frames, info,
+                                                           decode_threads=decode_threads)
     indices, has_face, boxes, lms, scores, crops, stages = [], [], [], [], [], [], []
     frame_size = (0, 0)
     hint = None  # previous face's detector box: lets the detector track small faces

@@ -72,6 +72,7 @@ class ExtractionWorker:
         from ..faces.store import FaceStore
 
         pipeline.READ_AHEAD = read_ahead   # pool workers already fill every core: no decode thread each
+        self.decode_threads = None if read_ahead else 1   # nor FFmpeg's threads, one per core each
         self.cfg = FaceConfig(**cfg_dict)
         self.detector = detector or detector_for(self.cfg)
         self.store = FaceStore(store_root)
@@ -95,7 +96,8 @@ class ExtractionWorker:
             if reusable(store, job, quiet=True):   # another run wrote it after this one listed its work
                 rec = store.load(job.video_id, with_crops=False)
                 return {**out, "ok": True, "by_other": True, "frames": rec.num_frames, "faces": rec.num_faces}
-            record = extract_faces(job.path, self.cfg, self.detector, video_id=job.video_id)
+            record = extract_faces(job.path, self.cfg, self.detector, video_id=job.video_id,
+                                   decode_threads=self.decode_threads)
             # absolute, so `reusable` can compare it from any working directory
             record.meta["source"] = str(Path(job.path).resolve())
             record.meta.pop("seconds", None)   # a timing differs run to run: entries stay byte-identical
