@@ -186,7 +186,7 @@ def test_prepare_faces_uses_prepare_loop(tmp_path, monkeypatch):
     records = [VideoRecord(tmp_path / n, n, "real", "real", "t") for n in ("bad.png", "ok.png")]
     calls = []
 
-    def fake_extract(path, cfg, detector=None, video_id=None):
+    def fake_extract(path, cfg, detector=None, video_id=None, decode_threads=None):
         calls.append(video_id)
         if video_id == "bad.png":
             raise RuntimeError("boom")
@@ -199,7 +199,7 @@ def test_prepare_faces_uses_prepare_loop(tmp_path, monkeypatch):
     assert "RuntimeError" in errors["bad.png"] and "boom" in errors["bad.png"] and "bad.png" in errors["bad.png"]
     assert [f["id"] for f in json.loads((tmp_path / "st" / "failures.json").read_text())] == ["bad.png"]
 
-    monkeypatch.setattr(pipeline, "extract_faces", lambda p, c, d=None, video_id=None: (
+    monkeypatch.setattr(pipeline, "extract_faces", lambda p, c, d=None, video_id=None, decode_threads=None: (
         calls.append(video_id), _face_record(video_id, p))[1])
     calls.clear()
     store, errors = prepare_faces(records, tmp_path / "st", cfg, face_detector=object())
