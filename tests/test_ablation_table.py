@@ -39,6 +39,16 @@ def test_rows_of_detectors_not_scored_again_are_kept_with_their_command(ablation
     assert table.splitlines()[2:] == lines
 
 
+def test_a_command_whose_detectors_are_all_rescored_is_not_listed_again(ablation, tmp_path):
+    path = tmp_path / "t.md"
+    path.write_text(EARLIER + '\n`python benchmarks/ablation.py --detector "built-in=c" --engine onnx`\n')
+    lines, commands = ablation.kept_rows(path, {"built-in"})
+    assert len(lines) == 2   # the old detector's rows, from the first command only
+    assert commands == ["`python benchmarks/ablation.py --detector old=a --detector built-in=b`"]
+    _, commands = ablation.kept_rows(path, {"built-in", "old"})
+    assert commands == []
+
+
 def test_a_file_without_a_command_line_is_refused(ablation, tmp_path):
     path = tmp_path / "notes.md"
     path.write_text("| old | fused | 1 |\n")
