@@ -31,6 +31,7 @@ class _EmbedAndClassify(nn.Module):
 def export_onnx(backbone, path, opset: int = OPSET) -> int:
     """Write `backbone` (on CPU, eval mode) as ONNX with a dynamic batch axis, for its input size;
     returns how many run-time "same" Pads were folded into their Convs (backbone.onnx_pad_fold)."""
+    import io
     import warnings
 
     import onnx
@@ -40,12 +41,13 @@ def export_onnx(backbone, path, opset: int = OPSET) -> int:
     model = _EmbedAndClassify(backbone).to("cpu").eval()
     example = torch.zeros((2, 3, backbone.input_size, backbone.input_size), dtype=torch.float32)
     axes = {name: {0: "batch"} for name in (INPUT, *OUTPUTS)}
+    written = io.BytesIO()   # folded before it reaches the file: one write
     with warnings.catch_warnings():   # the legacy exporter announces its own deprecation
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(model, (example,), str(path), input_names=[INPUT], output_names=list(OUTPUTS),
+        torch.onnx.export(model, (example,), written, input_names=[INPUT], output_names=list(OUTPUTS),
                           dynamic_axes=axes, opset_version=opset, do_constant_folding=True,
                           dynamo=False)
-    graph = onnx.load(str(path))
+    graph = onnx.load_from_string(written.getvalue())
     folded = fold_pads_into_convs(graph)
     onnx.save(graph, str(path))
     return folded

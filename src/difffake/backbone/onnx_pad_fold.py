@@ -103,9 +103,9 @@ def fold_pads_into_convs(model) -> int:
                 or float(np.ravel(value)[0]) != 0.0):
             continue
         conv = consumers[node.output[0]][0]
-        old = next((a for a in conv.attribute if a.name == "pads"), None)
         if any(a.name == "auto_pad" and a.s not in (b"", b"NOTSET") for a in conv.attribute):
             continue
+        old = next((a for a in conv.attribute if a.name == "pads"), None)
         base = list(old.ints) if old is not None else [0, 0, 0, 0]
         new = [base[0] + int(amounts[2]), base[1] + int(amounts[3]),
                base[2] + int(amounts[6]), base[3] + int(amounts[7])]

@@ -159,10 +159,10 @@ def _open(path: Path, threads: int | None) -> cv2.VideoCapture:
 
 
 def _iter_video(path: Path, num_frames: int, info: dict, limit: int | None = None,
-                threads: int | None = None):
+                decode_threads: int | None = None):
     quiet_opencv()   # OpenCV's FFmpeg would print its own messages to stderr
     limit = _max_pixels(limit)
-    cap = _open(path, threads)
+    cap = _open(path, decode_threads)
     try:
         if not cap.isOpened():
             raise _not_decodable(path, "cannot be opened as a video (not a video, unsupported codec, "
@@ -179,7 +179,7 @@ def _iter_video(path: Path, num_frames: int, info: dict, limit: int | None = Non
             # Some containers (webm, streams) report no count: count in a cheap grab pass.
             total = _count_frames(cap)
             cap.release()
-            cap = _open(path, threads)
+            cap = _open(path, decode_threads)
         wanted = even_indices(total, num_frames)
         yielded: set[int] = set()
         decoded = 0
@@ -215,7 +215,7 @@ def _iter_video(path: Path, num_frames: int, info: dict, limit: int | None = Non
         if not extra:
             return
         cap.release()
-        cap = _open(path, threads)
+        cap = _open(path, decode_threads)
         decoded = 0
         for target in extra:
             while decoded <= target:

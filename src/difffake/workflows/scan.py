@@ -115,7 +115,7 @@ def scan_files(detector, jobs: Iterable, reference_emb=None, keep_records: bool 
     (faces.decode_ahead), one file ahead at most: its search then finds them ready.
     With several files each decodes on one FFmpeg thread: the files' overlap keeps both cores
     busy, and one thread decodes the same frames for ~18 % less CPU than FFmpeg's frame threads
-    (benchmarks/results/scan.md). A single file keeps them: its decoding can be the slowest part."""
+    (benchmarks/results/scan_cpu.md). A single file keeps them: its decoding can be the slowest part."""
     from ..faces.decode_ahead import FramesAhead
     from ..scanning import scan_video
 
